@@ -1,0 +1,99 @@
+"""The composition root: builds every adapter from :class:`Config` and hands the
+web portal, the CLI and the tests the same use-case services.
+
+Nothing happens at import time; call :func:`bootstrap`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from caratzon_adapters.config import Config
+from caratzon_core.ports import Clock, PasswordHasher, PasswordStrength, UnitOfWorkFactory
+from caratzon_core.services.accounts import AccountService
+from caratzon_core.services.audit import AuditService
+from caratzon_core.services.deps import Deps, Settings
+from caratzon_core.signing import HmacSigner
+
+
+@attrs.define
+class Services:
+    config: Config
+    deps: Deps
+    accounts: AccountService
+    audit: AuditService
+    _engine: Any = None
+
+    def healthy(self) -> bool:
+        """True when the database answers."""
+        if self._engine is None:
+            return True
+        from caratzon_adapters.sql.engine import ping
+
+        return ping(self._engine)
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+def bootstrap(
+    config: Config | None = None,
+    *,
+    migrate: bool = False,
+    uow: UnitOfWorkFactory | None = None,
+    clock: Clock | None = None,
+    hasher: PasswordHasher | None = None,
+    strength: PasswordStrength | None = None,
+) -> Services:
+    """Wire the services. Every adapter may be overridden by keyword (tests do)."""
+    from caratzon_adapters.security import Argon2Hasher, RandomIds, SystemClock, ZxcvbnStrength
+
+    config = config or Config.from_env()
+    engine = None
+    if uow is None:
+        from caratzon_adapters.sql.engine import make_engine
+        from caratzon_adapters.sql.migrate import upgrade
+        from caratzon_adapters.sql.uow import SqlUnitOfWorkFactory
+
+        if config.is_embedded_database:
+            config.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(config.database_url)
+        if migrate:
+            upgrade(engine)
+        uow = SqlUnitOfWorkFactory(engine)
+    key = config.secret_key.encode("utf-8")
+    deps = Deps(
+        uow=uow,
+        clock=clock or SystemClock(),
+        ids=RandomIds(),
+        hasher=hasher or Argon2Hasher(fast=config.password_hashing == "fast"),
+        strength=strength or ZxcvbnStrength(),
+        signer=HmacSigner(key, purpose="audit"),
+        settings=Settings(token_ttl=config.token_ttl),
+    )
+    return Services(
+        config=config,
+        deps=deps,
+        accounts=AccountService(deps),
+        audit=AuditService(deps),
+        engine=engine,
+    )
+
+
+def upgrade_database(config: Config | None = None) -> str:
+    """Apply every migration; return the revision the database is now at."""
+    from caratzon_adapters.sql.engine import make_engine
+    from caratzon_adapters.sql.migrate import current_revision, upgrade
+
+    config = config or Config.from_env()
+    if config.is_embedded_database:
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(config.database_url)
+    try:
+        upgrade(engine)
+        return current_revision(engine) or "base"
+    finally:
+        engine.dispose()

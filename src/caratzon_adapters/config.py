@@ -1,0 +1,100 @@
+"""Configuration from the environment, with embedded defaults that just work:
+SQLite and local files under ``CARATZON_DATA_DIR`` and a secret generated once."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+
+import attrs
+from attrs import frozen
+
+from caratzon_core.errors import DomainError
+
+
+class ConfigError(DomainError):
+    code = "config_error"
+
+
+def _load_or_create_secret(data_dir: Path) -> str:
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # O_EXCL + 0600: never readable by others, and two first starts can't both write.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key
+
+
+def _mask_url(url: str) -> str:
+    if "://" not in url or "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in creds else f"{scheme}://{user}@{host}"
+
+
+@frozen
+class Config:
+    data_dir: Path
+    database_url: str
+    secret_key: str = attrs.field(repr=False)
+    token_ttl: timedelta = timedelta(days=30)
+    # "standard" is argon2id with the library's defaults; "fast" is for test suites only.
+    password_hashing: str = "standard"
+    session_cookie_secure: bool = False
+    # Let ProxyFix trust one proxy's X-Forwarded-* headers (only behind a real proxy).
+    behind_proxy: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Config:
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("CARATZON_DATA_DIR") or "./caratzon-data").resolve()
+        database_url = env.get("CARATZON_DATABASE_URL") or f"sqlite:///{data_dir / 'caratzon.sqlite3'}"
+        secret = env.get("CARATZON_SECRET_KEY") or _load_or_create_secret(data_dir)
+        if len(secret) < 32:
+            raise ConfigError("CARATZON_SECRET_KEY must be at least 32 characters.")
+        try:
+            ttl_hours = int(env.get("CARATZON_TOKEN_TTL_HOURS", "720"))
+        except ValueError:
+            raise ConfigError("CARATZON_TOKEN_TTL_HOURS must be a whole number of hours.") from None
+        hashing = env.get("CARATZON_PASSWORD_HASHING", "standard")
+        if hashing not in ("standard", "fast"):
+            raise ConfigError("CARATZON_PASSWORD_HASHING must be 'standard' or 'fast'.")
+        values: dict[str, object] = {
+            "data_dir": data_dir,
+            "database_url": database_url,
+            "secret_key": secret,
+            "token_ttl": timedelta(hours=ttl_hours),
+            "password_hashing": hashing,
+            "session_cookie_secure": env.get("CARATZON_SECURE_COOKIES", "") in ("1", "true", "yes"),
+            "behind_proxy": env.get("CARATZON_BEHIND_PROXY", "") in ("1", "true", "yes"),
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def is_embedded_database(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def masked(self) -> dict[str, str]:
+        """The effective configuration with secrets hidden, for `caratzon config show`."""
+        return {
+            "CARATZON_DATA_DIR": str(self.data_dir),
+            "CARATZON_DATABASE_URL": _mask_url(self.database_url),
+            "CARATZON_SECRET_KEY": "***" + ("" if not self.secret_key else f" ({len(self.secret_key)} chars)"),
+            "CARATZON_TOKEN_TTL_HOURS": str(int(self.token_ttl.total_seconds() // 3600)),
+            "CARATZON_PASSWORD_HASHING": self.password_hashing,
+            "CARATZON_SECURE_COOKIES": str(self.session_cookie_secure).lower(),
+            "CARATZON_BEHIND_PROXY": str(self.behind_proxy).lower(),
+        }

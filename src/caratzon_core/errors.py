@@ -1,0 +1,54 @@
+"""Domain errors: each carries a stable machine code, a message a person can read,
+and (for validation) the field at fault. The web and CLI layers map them to HTTP
+statuses and exit codes in one place each."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class DomainError(Exception):
+    code = "domain_error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class ValidationFailed(DomainError):
+    """Input breaks a rule (422)."""
+
+    code = "validation_failed"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    """The request collides with existing state, e.g. a duplicate email (409)."""
+
+    code = "conflict"
+
+
+class Unauthenticated(DomainError):
+    """Credentials missing or wrong (401). The message never says which part was wrong."""
+
+    code = "unauthenticated"
+
+
+class Forbidden(DomainError):
+    """The access policy denied the action; the message is the policy's reason (403)."""
+
+    code = "forbidden"
+
+
+class Throttled(DomainError):
+    """Too many failures: locked until ``retry_at`` (429)."""
+
+    code = "throttled"
+
+    def __init__(self, message: str, *, retry_at: datetime) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at

@@ -1,0 +1,26 @@
+"""HMAC-SHA256 signatures: the audit head and checkpoints now, asset links later.
+
+Pure standard library, so it lives in the core; a KMS-backed signer could
+replace it through the :class:`~caratzon_core.ports.Signer` port.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+
+class HmacSigner:
+    def __init__(self, key: bytes, *, purpose: str = "caratzon") -> None:
+        if len(key) < 32:
+            raise ValueError("signing keys must be at least 32 bytes")
+        # Derive one key per purpose so a signature made for one use is never valid for another.
+        self._key = hmac.new(key, purpose.encode("utf-8"), hashlib.sha256).digest()
+
+    def sign(self, message: bytes) -> str:
+        digest = hmac.new(self._key, message, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+    def verify(self, message: bytes, signature: str) -> bool:
+        return hmac.compare_digest(self.sign(message), signature or "")

@@ -1,0 +1,90 @@
+"""P13, P26: role-based access. Every role x action is decided by one pure function,
+deny by default, with a reason a person can read."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from caratzon_core.access import POLICY, Action, Actor, Resource, Scope, authorize, decide
+from caratzon_core.accounts import Role, UserStatus
+from caratzon_core.errors import Forbidden
+
+D, B, M, PM, A = Role.DESIGNER, Role.BUYER, Role.MANUFACTURER, Role.PRODUCTION_MANAGER, Role.ADMIN
+
+# The matrix as a person would write it: who may do each action on their OWN
+# resource, and who may do it on SOMEONE ELSE's. Kept apart from POLICY on purpose,
+# so a change to the policy table must be made here too, deliberately.
+MATRIX: dict[Action, tuple[set[Role], set[Role]]] = {
+    Action.ACCOUNT_VIEW: ({D, B, M, PM, A}, {A}),
+    Action.ACCOUNT_UPDATE: ({D, B, M, PM, A}, {A}),
+    Action.ACCOUNT_CLOSE: ({D, B, M, PM, A}, {A}),
+    Action.PROFILE_UPDATE: ({D}, set()),
+    Action.TOKEN_ISSUE: ({D, B, M, PM, A}, set()),
+    Action.TOKEN_REVOKE: ({D, B, M, PM, A}, set()),
+    Action.USER_CREATE: ({A}, {A}),
+    Action.USER_LIST: ({A}, {A}),
+    Action.AUDIT_VERIFY: ({A}, {A}),
+    Action.AUDIT_PRUNE: ({A}, {A}),
+}
+
+
+def test_matrix_covers_every_action() -> None:
+    assert set(MATRIX) == set(Action) == set(POLICY)
+
+
+@pytest.mark.parametrize("action", list(Action))
+@pytest.mark.parametrize("role", list(Role))
+def test_role_action_matrix(role: Role, action: Action) -> None:
+    own_allowed, others_allowed = MATRIX[action]
+    actor = Actor(id="u1", role=role)
+    own = decide(actor, action, Resource("account", "u1", owner_id="u1"))
+    other = decide(actor, action, Resource("account", "u2", owner_id="u2"))
+    assert own.allowed is (role in own_allowed), own.reason
+    assert other.allowed is (role in others_allowed), other.reason
+    for decision in (own, other):
+        assert decision.reason and decision.reason.endswith(".")
+
+
+actions = st.sampled_from(list(Action))
+roles = st.sampled_from(list(Role))
+ids = st.sampled_from(["u1", "u2", "u3", None])
+
+
+@given(actions, roles, st.sampled_from(list(UserStatus)), ids, ids)
+def test_no_role_outside_an_actions_set_ever_gets_it(
+    action: Action, role: Role, status: UserStatus, actor_id: str | None, owner: str | None
+) -> None:
+    actor = Actor(id=actor_id or "anon", role=role, status=status)
+    decision = decide(actor, action, Resource("thing", owner, owner_id=owner))
+    rule = POLICY[action]
+    if role not in rule.roles:
+        assert not decision.allowed
+    if status is UserStatus.CLOSED:
+        assert not decision.allowed
+    if decision.allowed and rule.scope is Scope.OWN and owner != actor.id:
+        assert role is Role.ADMIN and rule.admin_on_others
+
+
+@given(actions, st.sampled_from(["u1", None]))
+def test_anonymous_is_always_denied(action: Action, owner: str | None) -> None:
+    decision = decide(None, action, Resource("account", owner_id=owner))
+    assert not decision.allowed
+    assert "logged in" in decision.reason
+
+
+def test_unknown_action_is_denied_by_default() -> None:
+    decision = decide(Actor("u1", Role.ADMIN), "design.launch_rocket", Resource("x"))  # type: ignore[arg-type]
+    assert not decision.allowed
+    assert "denied" in decision.reason
+
+
+def test_authorize_raises_with_the_reason() -> None:
+    with pytest.raises(Forbidden, match="Only admins may list all accounts"):
+        authorize(Actor("u1", Role.BUYER), Action.USER_LIST, Resource("account"))
+
+
+def test_cli_operator_is_an_admin() -> None:
+    operator = Actor.cli_operator()
+    assert decide(operator, Action.USER_CREATE, Resource("account")).allowed
