@@ -28,7 +28,8 @@ def test_core_imports_with_only_attrs_and_cattrs() -> None:
     """`import caratzon_core` needs nothing but attrs and cattrs: run it with every
     other third-party package made unimportable."""
     blocked = ["sqlalchemy", "alembic", "psycopg", "boto3", "botocore", "stripe", "google", "flask",
-               "werkzeug", "jinja2", "typer", "click", "rich", "argon2", "zxcvbn", "waitress"]
+               "werkzeug", "jinja2", "typer", "click", "rich", "argon2", "zxcvbn", "waitress",
+               "numpy", "trimesh", "PIL"]
     code = (
         "import sys, importlib, pkgutil\n"
         f"blocked = {blocked!r}\n"

@@ -35,6 +35,10 @@ def _load_or_create_secret(data_dir: Path) -> str:
     return key
 
 
+def _flag(raw: str | None) -> bool:
+    return (raw or "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def _mask_url(url: str) -> str:
     if "://" not in url or "@" not in url:
         return url
@@ -58,16 +62,27 @@ class Config:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Config:
+        """Read the environment; keyword overrides win and are applied before any
+        default is derived (a ``data_dir`` override moves the database and secret too)."""
         env = os.environ if env is None else env
-        data_dir = Path(env.get("CARATZON_DATA_DIR") or "./caratzon-data").resolve()
-        database_url = env.get("CARATZON_DATABASE_URL") or f"sqlite:///{data_dir / 'caratzon.sqlite3'}"
-        secret = env.get("CARATZON_SECRET_KEY") or _load_or_create_secret(data_dir)
+        data_dir = Path(str(overrides.pop("data_dir", None) or env.get("CARATZON_DATA_DIR") or "./caratzon-data"))
+        data_dir = data_dir.resolve()
+        database_url = str(
+            overrides.pop("database_url", None)
+            or env.get("CARATZON_DATABASE_URL")
+            or f"sqlite:///{data_dir / 'caratzon.sqlite3'}"
+        )
+        secret = str(
+            overrides.pop("secret_key", None) or env.get("CARATZON_SECRET_KEY") or _load_or_create_secret(data_dir)
+        )
         if len(secret) < 32:
             raise ConfigError("CARATZON_SECRET_KEY must be at least 32 characters.")
         try:
             ttl_hours = int(env.get("CARATZON_TOKEN_TTL_HOURS", "720"))
         except ValueError:
             raise ConfigError("CARATZON_TOKEN_TTL_HOURS must be a whole number of hours.") from None
+        if ttl_hours < 1:
+            raise ConfigError("CARATZON_TOKEN_TTL_HOURS must be at least 1.")
         hashing = env.get("CARATZON_PASSWORD_HASHING", "standard")
         if hashing not in ("standard", "fast"):
             raise ConfigError("CARATZON_PASSWORD_HASHING must be 'standard' or 'fast'.")
@@ -77,8 +92,8 @@ class Config:
             "secret_key": secret,
             "token_ttl": timedelta(hours=ttl_hours),
             "password_hashing": hashing,
-            "session_cookie_secure": env.get("CARATZON_SECURE_COOKIES", "") in ("1", "true", "yes"),
-            "behind_proxy": env.get("CARATZON_BEHIND_PROXY", "") in ("1", "true", "yes"),
+            "session_cookie_secure": _flag(env.get("CARATZON_SECURE_COOKIES")),
+            "behind_proxy": _flag(env.get("CARATZON_BEHIND_PROXY")),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

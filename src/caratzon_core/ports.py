@@ -12,10 +12,11 @@ import builtins
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Protocol, Self
+from typing import BinaryIO, Protocol, Self
 
 from caratzon_core.accounts import DesignerProfile, User
 from caratzon_core.audit import AuditEntry, ChainHead, Checkpoint
+from caratzon_core.blobs import SignedLink, StoredBlob
 from caratzon_core.credentials import ApiToken, LoginAttempt, ThrottleKey
 from caratzon_core.privacy import PolicyAcceptance, PolicyVersion
 
@@ -173,15 +174,35 @@ class UnitOfWorkFactory(Protocol):
 
 
 class BlobStore(Protocol):
-    """Design assets (P22, P27): stored under generated keys, served by signed links."""
+    """Design assets (P22, P27): stored under generated keys, served only through
+    signed links that expire."""
 
-    def put(self, key: str, data: bytes, *, content_type: str) -> str:
-        """Store and return the SHA-256 of the bytes."""
+    def put(self, key: str, stream: BinaryIO, *, content_type: str, max_bytes: int) -> StoredBlob:
+        """Stream ``stream`` into the store, hashing as it goes. Raise
+        :class:`~caratzon_core.blobs.BlobTooLarge` past ``max_bytes``. All or nothing:
+        on any error no object is left behind under ``key``."""
         ...
 
-    def delete(self, key: str) -> None: ...
+    def open(self, key: str) -> BinaryIO:
+        """Read a stored blob (raise :class:`~caratzon_core.blobs.BlobMissing`)."""
+        ...
 
-    def signed_url(self, key: str, *, expires_in: timedelta, filename: str | None = None) -> str: ...
+    def exists(self, key: str) -> bool: ...
+
+    def delete(self, key: str) -> None:
+        """Idempotent: deleting a missing key is not an error."""
+        ...
+
+    def signed_url(
+        self,
+        key: str,
+        *,
+        expires_in: timedelta,
+        filename: str | None = None,
+        content_type: str | None = None,
+    ) -> SignedLink:
+        """A link that works until it expires; ``filename`` sets Content-Disposition."""
+        ...
 
 
 class PaymentGateway(Protocol):

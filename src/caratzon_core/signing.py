@@ -23,4 +23,6 @@ class HmacSigner:
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
     def verify(self, message: bytes, signature: str) -> bool:
-        return hmac.compare_digest(self.sign(message), signature or "")
+        # Compare bytes: compare_digest refuses non-ASCII str, and signatures come from users.
+        given = (signature or "").encode("utf-8", "surrogateescape") if isinstance(signature, str) else b""
+        return hmac.compare_digest(self.sign(message).encode("ascii"), given)

@@ -21,7 +21,7 @@ import attrs
 from caratzon_core.accounts import DesignerProfile, User
 from caratzon_core.audit import AuditEntry, ChainHead, Checkpoint
 from caratzon_core.credentials import ApiToken, LoginAttempt, ThrottleKey
-from caratzon_core.errors import Conflict
+from caratzon_core.errors import Conflict, NotFound
 from caratzon_core.ports import (
     AuditRepository,
     LoginAttemptRepository,
@@ -108,6 +108,8 @@ class _Users:
         self.s = s
 
     def add(self, user: User) -> None:
+        # Emails are unique case-insensitively and stored in canonical (lower) case.
+        user = attrs.evolve(user, email=user.email.lower())
         if any(u.email == user.email for u in self.s.users.values()):
             raise Conflict("An account with this email already exists.", field="email")
         self.s.users[user.id] = user
@@ -119,6 +121,8 @@ class _Users:
         return next((u for u in self.s.users.values() if u.email == email.lower()), None)
 
     def update(self, user: User) -> None:
+        if user.id not in self.s.users:
+            raise NotFound("No such account.")
         self.s.users[user.id] = user
 
     def list(self, *, limit: int = 1000, offset: int = 0) -> builtins.list[User]:
@@ -154,6 +158,8 @@ class _Tokens:
         return next((t for t in self.s.tokens.values() if t.digest == digest), None)
 
     def update(self, token: ApiToken) -> None:
+        if token.id not in self.s.tokens:
+            raise NotFound("No such token.")
         self.s.tokens[token.id] = token
 
     def revoke_all_for_user(self, user_id: str, at: datetime) -> int:

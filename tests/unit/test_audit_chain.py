@@ -20,8 +20,8 @@ from caratzon_core.audit import (
     truncate_address,
     verify_chain,
 )
-from caratzon_core.errors import Forbidden
-from caratzon_core.services.audit import AuditService
+from caratzon_core.errors import Forbidden, ValidationFailed
+from caratzon_core.services.audit import AUDIT_RETENTION, AuditService
 from caratzon_core.signing import HmacSigner
 from caratzon_core.testing import FakeClock, fake_deps
 
@@ -114,10 +114,14 @@ def test_pruning_leaves_a_verifiable_chain_and_needs_admin() -> None:
     for i in range(10):
         audit.record_alone(AuditRecord("system", "test.event", f"thing:{i}", "success"))
         clock.advance(timedelta(days=200))
+    clock.advance(AUDIT_RETENTION)
     admin = Actor.cli_operator()
     with pytest.raises(Forbidden):
         audit.prune(Actor("u", Role.DESIGNER), older_than=clock.now())
+    with pytest.raises(ValidationFailed, match="3 years"):
+        audit.prune(admin, older_than=clock.now() - timedelta(days=3 * 365))
     cutoff = T0 + timedelta(days=200 * 5)
+    assert cutoff <= clock.now() - AUDIT_RETENTION
     result = audit.prune(admin, older_than=cutoff)
     assert result.pruned == 6
     report = audit.verify(admin)
@@ -135,5 +139,12 @@ def test_pruning_never_removes_the_newest_entry() -> None:
     audit = AuditService(deps)
     audit.record_alone(AuditRecord("system", "test.event", "thing", "success"))
     clock.advance(timedelta(days=2000))
-    audit.prune(Actor.cli_operator(), older_than=clock.now())
+    audit.prune(Actor.cli_operator(), older_than=clock.now() - AUDIT_RETENTION)
     assert audit.verify(Actor.cli_operator()).ok
+
+
+def test_signer_refuses_garbage_signatures_without_crashing() -> None:
+    good = SIGNER.sign(b"m")
+    assert SIGNER.verify(b"m", good)
+    for bad in ("", "é" * 43, good[:-1], good + "x", "\udcff"):
+        assert not SIGNER.verify(b"m", bad)

@@ -40,7 +40,7 @@ from caratzon_core.errors import (
     ValidationFailed,
 )
 from caratzon_core.ports import UnitOfWork
-from caratzon_core.privacy import PolicyAcceptance
+from caratzon_core.privacy import PolicyAcceptance, PolicyVersion
 from caratzon_core.services.audit import AuditTrail
 from caratzon_core.services.deps import Client, Deps
 from caratzon_core.throttle import active_lock
@@ -337,16 +337,23 @@ class AccountService:
         return user, record
 
     def revoke_token(self, actor: Actor, token_id: str, client: Client = Client()) -> None:
-        now = self._d.clock.now()
         with self._d.uow() as uow:
             found = uow.tokens.get(token_id)
-            if found is None:
-                raise NotFound("No such token.")
-            self._deny(actor, Action.TOKEN_REVOKE, Resource("token", token_id, found.user_id), client)
-            if found.revoked_at is None:
-                uow.tokens.update(attrs.evolve(found, revoked_at=now))
+        if found is None:
+            raise NotFound("No such token.")
+        self._deny(actor, Action.TOKEN_REVOKE, Resource("token", token_id, found.user_id), client)
+        now = self._d.clock.now()
+        with self._d.uow() as uow:
+            current = uow.tokens.get(token_id)
+            if current is not None and current.revoked_at is None:
+                uow.tokens.update(attrs.evolve(current, revoked_at=now))
             self._audit(uow, actor.id, "token.revoke", f"token:{token_id}", Outcome.SUCCESS, client)
             uow.commit()
+
+    def current_policy(self) -> PolicyVersion | None:
+        """The privacy-policy version in force now: what sign-up asks people to accept."""
+        with self._d.uow() as uow:
+            return uow.policies.current(self._d.clock.now())
 
     # -- reading and rectifying accounts -------------------------------------------------------
 

@@ -3,7 +3,7 @@ verify, and prune with a signed checkpoint."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from attrs import frozen
 
@@ -23,6 +23,9 @@ from caratzon_core.audit import (
 from caratzon_core.errors import ValidationFailed
 from caratzon_core.ports import Clock, Signer, UnitOfWork
 from caratzon_core.services.deps import Deps
+
+# P34: audit logs are retained for 3 years (three 365-day years plus a leap day).
+AUDIT_RETENTION = timedelta(days=3 * 365 + 1)
 
 
 @frozen
@@ -77,8 +80,12 @@ class AuditService:
         never pruned: the head must keep pointing at a stored entry."""
         authorize(actor, Action.AUDIT_PRUNE, Resource("audit trail"))
         now = self._deps.clock.now()
-        if older_than > now:
-            raise ValidationFailed("Cannot prune entries from the future.", field="older_than")
+        if older_than > now - AUDIT_RETENTION:
+            raise ValidationFailed(
+                "Audit entries are kept for 3 years (privacy policy §8); choose a cut-off at least "
+                f"{AUDIT_RETENTION.days} days ago.",
+                field="older_than",
+            )
         with self._deps.uow() as uow:
             head = uow.audit.head_for_update()
             last = uow.audit.last_at_or_before(older_than)

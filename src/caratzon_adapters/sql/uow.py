@@ -1,0 +1,114 @@
+"""The SQL unit of work: one connection and one transaction per ``with`` block.
+
+Leaving the block without :meth:`SqlUnitOfWork.commit` rolls back. After a
+commit the same unit of work can go on: the next statement starts a fresh
+transaction (SQLAlchemy's autobegin), which again rolls back on exit unless
+committed — the semantics of :class:`caratzon_core.testing.InMemoryUnitOfWork`.
+Starting it lazily rather than at once matters on SQLite, where every
+transaction begins with ``BEGIN IMMEDIATE`` and would otherwise hold the write
+lock between the commit and the end of the block.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+
+from sqlalchemy import Connection, Engine
+
+from caratzon_adapters.sql.repositories import (
+    SqlAuditRepository,
+    SqlLoginAttemptRepository,
+    SqlPolicyRepository,
+    SqlProfileRepository,
+    SqlTokenRepository,
+    SqlUserRepository,
+)
+from caratzon_core.ports import (
+    AuditRepository,
+    LoginAttemptRepository,
+    PolicyRepository,
+    ProfileRepository,
+    TokenRepository,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    UserRepository,
+)
+
+
+class SqlUnitOfWork:
+    users: UserRepository
+    profiles: ProfileRepository
+    tokens: TokenRepository
+    login_attempts: LoginAttemptRepository
+    policies: PolicyRepository
+    audit: AuditRepository
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._conn: Connection | None = None
+
+    @property
+    def connection(self) -> Connection:
+        """The open connection (for adapters of later features sharing this transaction)."""
+        if self._conn is None:
+            raise RuntimeError("the unit of work is not active; use it in a `with` block")
+        return self._conn
+
+    def __enter__(self) -> Self:
+        if self._conn is not None:
+            raise RuntimeError("this unit of work is already active")
+        conn = self._engine.connect()
+        try:
+            conn.begin()
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+        self.users = SqlUserRepository(conn)
+        self.profiles = SqlProfileRepository(conn)
+        self.tokens = SqlTokenRepository(conn)
+        self.login_attempts = SqlLoginAttemptRepository(conn)
+        self.policies = SqlPolicyRepository(conn)
+        self.audit = SqlAuditRepository(conn)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if conn.in_transaction():
+                conn.rollback()
+        finally:
+            conn.close()
+
+    def commit(self) -> None:
+        self.connection.commit()
+
+    def rollback(self) -> None:
+        self.connection.rollback()
+
+
+class SqlUnitOfWorkFactory:
+    """``factory()`` gives a new :class:`SqlUnitOfWork` on ``engine``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine)
+
+
+if TYPE_CHECKING:  # mypy proves both satisfy the core's protocols.
+
+    def _is_uow(uow: SqlUnitOfWork) -> UnitOfWork:
+        return uow
+
+    def _is_factory(factory: SqlUnitOfWorkFactory) -> UnitOfWorkFactory:
+        return factory

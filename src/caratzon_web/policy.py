@@ -1,0 +1,28 @@
+"""The privacy policy the portal shows and asks people to accept at sign-up: the
+version in force, read through the core. A later issue ships the full text and
+the version history."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from attrs import frozen
+
+from caratzon_core.errors import DomainError
+from caratzon_web.context import services
+
+
+@frozen
+class PolicyInfo:
+    version: str
+    effective_date: date
+    controller: str = "Clean Jewel Beyond Limited"
+    contact: str = "privacy@caratzon.com"
+
+
+def current_policy() -> PolicyInfo:
+    policy = services().accounts.current_policy()
+    if policy is None:
+        # Migrations seed the first version, so this means a broken database.
+        raise DomainError("No privacy policy is in force; the database needs `caratzon db upgrade`.")
+    return PolicyInfo(policy.version, policy.effective_date)
