@@ -17,9 +17,29 @@ class DomainError(Exception):
 
 
 class ValidationFailed(DomainError):
-    """Input breaks a rule (422)."""
+    """Input breaks a rule (422). ``details`` lists every problem found, one per
+    field, when a use case checks several fields at once (forms show them all)."""
 
     code = "validation_failed"
+
+    def __init__(self, message: str, *, field: str | None = None, details: list[dict[str, str]] | None = None):
+        super().__init__(message, field=field)
+        self.details = details or ([{"field": field, "message": message}] if field else [])
+
+    @classmethod
+    def collect(cls, problems: list[ValidationFailed]) -> ValidationFailed:
+        """One error carrying all ``problems``; the first is the headline."""
+        first = problems[0]
+        details = [d for p in problems for d in p.details]
+        return cls(first.message, field=first.field, details=details)
+
+    def by_field(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for d in self.details:
+            out.setdefault(d["field"], d["message"])
+        if not out and self.field:
+            out[self.field] = self.message
+        return out
 
 
 class NotFound(DomainError):

@@ -72,7 +72,9 @@ def signup() -> BaseResponse | tuple[str, int]:
             language=form.get("language") or Language.EN.value,
         )
         user = services().accounts.sign_up(cmd, client())
-    except (ValidationFailed, Conflict) as exc:
+    except ValidationFailed as exc:
+        return _signup_page(values, exc.by_field() or {"form": exc.message}, status_for(exc))
+    except Conflict as exc:
         return _signup_page(values, {exc.field or "form": exc.message}, status_for(exc))
     start_session(user)
     flash(f"Welcome to Caratzon, {user.name}. Your account is ready.", "success")

@@ -29,8 +29,7 @@ class InvalidBody(ValidationFailed):
 
     def __init__(self, problems: list[tuple[str | None, str]]) -> None:
         field, message = problems[0]
-        super().__init__(message, field=field)
-        self.details = [{"field": f, "message": m} for f, m in problems]
+        super().__init__(message, field=field, details=[{"field": f or "body", "message": m} for f, m in problems])
 
 
 class _FieldProblem(ValueError):

@@ -202,3 +202,20 @@ def test_sign_up_api_refuses_wrong_types_and_missing_fields(web, client):
     fields = {d["field"] for d in response.json["error"]["details"]}
     assert {"nickname", "email", "password", "name", "role"} <= fields
     assert web.user_count() == 0
+
+
+def test_the_form_shows_every_problem_at_once(client) -> None:
+    page = client.get("/signup").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
+        r'name="csrf_token" value="([^"]+)"', page
+    )
+    assert token
+    response = client.post("/signup", data={
+        "csrf_token": token.group(1), "email": "nope", "password": "short", "name": "Kid",
+        "date_of_birth": "2015-01-01",
+    })
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    for message in ("valid email", "at least 12 characters", "18 or over", "Unknown role",
+                    "accept the current privacy policy"):
+        assert message in html, message

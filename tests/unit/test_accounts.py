@@ -293,3 +293,12 @@ def test_a_failure_half_way_leaves_no_partial_rows(world, monkeypatch) -> None:
     with pytest.raises(RuntimeError):
         accounts.sign_up(signup())
     assert store.state.users == {} and store.state.acceptances == [] and store.state.profiles == {}
+
+
+def test_every_bad_field_is_reported_at_once(world, clock) -> None:
+    accounts, store, _ = world
+    with pytest.raises(ValidationFailed) as err:
+        accounts.sign_up(signup(email="nope", password="short", role="", date_of_birth=date(2015, 1, 1),
+                                accept_policy_version=None))
+    assert set(err.value.by_field()) == {"email", "password", "role", "date_of_birth", "accept_policy_version"}
+    assert store.state.users == {}

@@ -4,8 +4,9 @@ designer profiles and closing an account."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
+from typing import TypeVar
 
 import attrs
 from attrs import frozen
@@ -44,6 +45,8 @@ from caratzon_core.privacy import PolicyAcceptance, PolicyVersion
 from caratzon_core.services.audit import AuditTrail
 from caratzon_core.services.deps import Client, Deps
 from caratzon_core.throttle import active_lock
+
+T = TypeVar("T")
 
 BAD_CREDENTIALS = "Email or password is incorrect."
 BAD_TOKEN = "The token is invalid, expired or revoked."
@@ -153,37 +156,50 @@ class AccountService:
 
     def _register(self, cmd: SignUp, client: Client, *, by: Actor | None) -> User:
         now = self._d.clock.now()
-        email = normalize_email(cmd.email)
-        name = clean_text(cmd.name, field="name", max_length=MAX_NAME_LENGTH, required=True)
-        assert name is not None
-        role = parse_role(cmd.role)
-        if by is None and role not in SELF_SIGN_UP_ROLES:
-            raise ValidationFailed(
+        problems: list[ValidationFailed] = []
+
+        def check(fn: Callable[[], T]) -> T | None:
+            try:
+                return fn()
+            except ValidationFailed as err:
+                problems.append(err)
+                return None
+
+        email = check(lambda: normalize_email(cmd.email))
+        name = check(lambda: clean_text(cmd.name, field="name", max_length=MAX_NAME_LENGTH, required=True))
+        role = check(lambda: parse_role(cmd.role))
+        if by is None and role is not None and role not in SELF_SIGN_UP_ROLES:
+            problems.append(ValidationFailed(
                 f"The role '{role}' cannot be chosen at sign-up; an operator creates those accounts.",
                 field="role",
-            )
-        business_name = clean_text(
+            ))
+        business_name = check(lambda: clean_text(
             cmd.business_name, field="business_name", max_length=MAX_BUSINESS_FIELD_LENGTH, required=False
-        )
-        business_address = clean_text(
+        ))
+        business_address = check(lambda: clean_text(
             cmd.business_address, field="business_address", max_length=MAX_BUSINESS_FIELD_LENGTH,
             required=False,
-        )
-        language = parse_language(cmd.language or Language.EN.value)
-        password = check_password_shape(cmd.password)
+        ))
+        language = check(lambda: parse_language(cmd.language or Language.EN.value))
+        password = check(lambda: check_password_shape(cmd.password))
         if by is None:
-            check_adult(cmd.date_of_birth, now.date())
+            check(lambda: check_adult(cmd.date_of_birth, now.date()))
         with self._d.uow() as uow:
             policy = uow.policies.current(now)
         if by is None:
             if policy is None:
                 raise DomainError("No privacy policy is in force; sign-up is closed.")
             if cmd.accept_policy_version != policy.version:
-                raise ValidationFailed(
+                problems.append(ValidationFailed(
                     f"You must accept the current privacy policy (version {policy.version}).",
                     field="accept_policy_version",
-                )
-        self._check_password_strength(password, [email, name, business_name])
+                ))
+        if password is not None:
+            check(lambda: self._check_password_strength(password, [email, name, business_name]))
+        if problems:
+            raise ValidationFailed.collect(problems)
+        assert email is not None and name is not None and role is not None
+        assert language is not None and password is not None
         password_hash = self._d.hasher.hash(password)
         user = User(
             id=self._d.ids.new_id(),
