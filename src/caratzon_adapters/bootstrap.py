@@ -6,15 +6,25 @@ Nothing happens at import time; call :func:`bootstrap`.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import attrs
 
 from caratzon_adapters.config import Config
-from caratzon_core.ports import Clock, PasswordHasher, PasswordStrength, UnitOfWorkFactory
+from caratzon_core.ports import (
+    AssetInspector,
+    BlobStore,
+    Clock,
+    PasswordHasher,
+    PasswordStrength,
+    UnitOfWorkFactory,
+)
 from caratzon_core.services.accounts import AccountService
 from caratzon_core.services.audit import AuditService
-from caratzon_core.services.deps import Deps, Settings
+from caratzon_core.services.deps import MB, Deps, Settings
+from caratzon_core.services.designs import DesignService
+from caratzon_core.services.engagement import EngagementService
 from caratzon_core.signing import HmacSigner
 
 
@@ -24,6 +34,9 @@ class Services:
     deps: Deps
     accounts: AccountService
     audit: AuditService
+    designs: DesignService
+    engagement: EngagementService
+    blobs: BlobStore
     _engine: Any = None
 
     def healthy(self) -> bool:
@@ -47,8 +60,12 @@ def bootstrap(
     clock: Clock | None = None,
     hasher: PasswordHasher | None = None,
     strength: PasswordStrength | None = None,
+    blobs: BlobStore | None = None,
+    inspector: AssetInspector | None = None,
 ) -> Services:
     """Wire the services. Every adapter may be overridden by keyword (tests do)."""
+    from caratzon_adapters.blobs.factory import make_blob_store
+    from caratzon_adapters.inspection import FileInspector
     from caratzon_adapters.security import Argon2Hasher, RandomIds, SystemClock, ZxcvbnStrength
 
     config = config or Config.from_env()
@@ -65,20 +82,43 @@ def bootstrap(
             upgrade(engine)
         uow = SqlUnitOfWorkFactory(engine)
     key = config.secret_key.encode("utf-8")
+    clock = clock or SystemClock()
+    if blobs is None:
+        blobs = make_blob_store(
+            config.blob_store,
+            data_dir=config.data_dir,
+            signer=HmacSigner(key, purpose="blob-links"),
+            clock=clock,
+            endpoint_url=config.s3_endpoint_url,
+        )
+    if inspector is None:
+        work = config.data_dir / "tmp"
+        work.mkdir(parents=True, exist_ok=True)
+        inspector = FileInspector(work)
     deps = Deps(
         uow=uow,
-        clock=clock or SystemClock(),
+        clock=clock,
         ids=RandomIds(),
         hasher=hasher or Argon2Hasher(fast=config.password_hashing == "fast"),
         strength=strength or ZxcvbnStrength(),
         signer=HmacSigner(key, purpose="audit"),
-        settings=Settings(token_ttl=config.token_ttl),
+        settings=Settings(
+            token_ttl=config.token_ttl,
+            max_cad_bytes=config.max_cad_mb * MB,
+            max_image_bytes=config.max_image_mb * MB,
+            link_ttl=timedelta(seconds=config.link_ttl_seconds),
+        ),
+        blobs=blobs,
+        inspector=inspector,
     )
     return Services(
         config=config,
         deps=deps,
         accounts=AccountService(deps),
         audit=AuditService(deps),
+        designs=DesignService(deps),
+        engagement=EngagementService(deps),
+        blobs=blobs,
         engine=engine,
     )
 

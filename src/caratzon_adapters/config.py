@@ -59,6 +59,12 @@ class Config:
     session_cookie_secure: bool = False
     # Let ProxyFix trust one proxy's X-Forwarded-* headers (only behind a real proxy).
     behind_proxy: bool = False
+    # "local" (files under data_dir/blobs) or "s3://bucket/prefix".
+    blob_store: str = "local"
+    s3_endpoint_url: str | None = None
+    max_cad_mb: int = 200
+    max_image_mb: int = 20
+    link_ttl_seconds: int = 300
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Config:
@@ -86,6 +92,16 @@ class Config:
         hashing = env.get("CARATZON_PASSWORD_HASHING", "standard")
         if hashing not in ("standard", "fast"):
             raise ConfigError("CARATZON_PASSWORD_HASHING must be 'standard' or 'fast'.")
+        def whole(name: str, default: int, low: int, high: int) -> int:
+            raw = env.get(name, str(default))
+            try:
+                value = int(raw)
+            except ValueError:
+                raise ConfigError(f"{name} must be a whole number.") from None
+            if not low <= value <= high:
+                raise ConfigError(f"{name} must be between {low} and {high}.")
+            return value
+
         values: dict[str, object] = {
             "data_dir": data_dir,
             "database_url": database_url,
@@ -94,6 +110,11 @@ class Config:
             "password_hashing": hashing,
             "session_cookie_secure": _flag(env.get("CARATZON_SECURE_COOKIES")),
             "behind_proxy": _flag(env.get("CARATZON_BEHIND_PROXY")),
+            "blob_store": env.get("CARATZON_BLOB_STORE") or "local",
+            "s3_endpoint_url": env.get("CARATZON_S3_ENDPOINT_URL") or None,
+            "max_cad_mb": whole("CARATZON_MAX_CAD_MB", 200, 1, 2048),
+            "max_image_mb": whole("CARATZON_MAX_IMAGE_MB", 20, 1, 512),
+            "link_ttl_seconds": whole("CARATZON_LINK_TTL_SECONDS", 300, 10, 7 * 24 * 3600),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
@@ -112,4 +133,9 @@ class Config:
             "CARATZON_PASSWORD_HASHING": self.password_hashing,
             "CARATZON_SECURE_COOKIES": str(self.session_cookie_secure).lower(),
             "CARATZON_BEHIND_PROXY": str(self.behind_proxy).lower(),
+            "CARATZON_BLOB_STORE": self.blob_store,
+            "CARATZON_S3_ENDPOINT_URL": self.s3_endpoint_url or "",
+            "CARATZON_MAX_CAD_MB": str(self.max_cad_mb),
+            "CARATZON_MAX_IMAGE_MB": str(self.max_image_mb),
+            "CARATZON_LINK_TTL_SECONDS": str(self.link_ttl_seconds),
         }

@@ -143,9 +143,11 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
 )
 
 
-def demo_steps() -> int:
+def demo_steps(design_count: int | None = None) -> int:
     """How many steps :func:`seed_demo` reports (for a progress bar)."""
-    return len(DEMO_ACCOUNTS)
+    from caratzon_adapters import demo_designs
+
+    return len(DEMO_ACCOUNTS) + (demo_designs.COUNT if design_count is None else design_count)
 
 
 def _existing(services: Services, actor: Actor) -> dict[str, User]:
@@ -204,19 +206,29 @@ def _ensure_profile(services: Services, user: User, profile: DemoProfile) -> Non
     )
 
 
-def seed_demo(services: Services, *, progress: Progress | None = None) -> list[DemoLogin]:
+def seed_demo(
+    services: Services, *, progress: Progress | None = None, design_count: int | None = None
+) -> list[DemoLogin]:
     """Create the demo accounts that do not exist yet; return every demo login.
 
-    ``progress`` is called with a short description after each step.
+    ``progress`` is called with a short description after each step;
+    ``design_count`` limits the demo designs (36 by default; tests use fewer).
     """
     actor = Actor.cli_operator("demo")
     existing = _existing(services, actor)
     logins: list[DemoLogin] = []
+    designers: list[User] = []
     for account in DEMO_ACCOUNTS:
         user, created = _ensure_account(services, actor, account, existing)
+        if user.role is Role.DESIGNER and user.can_log_in:
+            designers.append(user)
         if account.profile is not None and user.role is Role.DESIGNER and user.can_log_in:
             _ensure_profile(services, user, account.profile)
         logins.append(DemoLogin(email=user.email, role=user.role.value, password=DEMO_PASSWORD, created=created))
         if progress is not None:
             progress(f"{'created' if created else 'found'} {user.email}")
+    from caratzon_adapters import demo_designs
+
+    count = demo_designs.COUNT if design_count is None else design_count
+    demo_designs.seed_designs(services, designers, count=count, progress=progress)
     return logins

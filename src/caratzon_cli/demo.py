@@ -25,8 +25,12 @@ def seed(
             help="Seed a server database too (demo accounts, an admin included, share a published password).",
         ),
     ] = False,
+    designs: Annotated[
+        int, typer.Option("--designs", min=0, max=36, help="How many demo designs to publish (default 36).")
+    ] = 36,
 ) -> None:
-    """Create one demo account per role and a few more, then print the logins.
+    """Create one demo account per role and a few more, publish demo designs with
+    generated images and CAD meshes, then print the logins.
 
     Idempotent: accounts that already exist are left unchanged.
     """
@@ -48,8 +52,10 @@ def seed(
         console=err(),
         transient=True,
     ) as bar:
-        task = bar.add_task("", total=demo_steps())
-        logins = seed_demo(services, progress=lambda step: bar.update(task, advance=1, description=step))
+        task = bar.add_task("", total=demo_steps(designs))
+        logins = seed_demo(
+            services, design_count=designs, progress=lambda step: bar.update(task, advance=1, description=step)
+        )
 
     created = sum(1 for login in logins if login.created)
     existing = len(logins) - created

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from caratzon_cli import audit, config, db, demo, serve, users
+from caratzon_cli import audit, blobs, config, db, demo, serve, users
 from caratzon_cli.errors import ErrorReportingGroup
 from caratzon_cli.state import CliState
 
@@ -24,6 +24,7 @@ app.add_typer(users.app, name="users")
 app.add_typer(demo.app, name="demo")
 app.add_typer(audit.app, name="audit")
 app.add_typer(config.app, name="config")
+app.add_typer(blobs.app, name="blobs")
 
 
 @app.callback()

@@ -27,6 +27,14 @@ class Action(enum.StrEnum):
     USER_LIST = "user.list"
     AUDIT_VERIFY = "audit.verify"
     AUDIT_PRUNE = "audit.prune"
+    DESIGN_CREATE = "design.create"
+    DESIGN_EDIT = "design.edit"
+    DESIGN_VIEW = "design.view"
+    ASSET_VIEW_PREVIEW = "asset.view_preview"
+    ASSET_VIEW_PRODUCTION = "asset.view_production"
+    CATALOG_BROWSE = "catalog.browse"
+    DESIGN_SAVE = "design.save"
+    ANALYTICS_VIEW = "analytics.view"
 
 
 class Scope(enum.Enum):
@@ -41,6 +49,13 @@ class Rule:
     # Admins acting on somebody else's resource (support, rectification on request).
     admin_on_others: bool = False
     allow_restricted: bool = True
+    # Anyone with an allowed role may act on a *public* resource (a published design).
+    public_ok: bool = False
+    # Roles that need a grant on the resource (e.g. the manufacturer assigned to an
+    # order, vetted and under a valid NDA) rather than ownership.
+    grant_roles: frozenset[Role] = frozenset()
+    # What a person is told when the role, ownership or a grant is missing.
+    explain: str | None = None
 
 
 ALL_ROLES = frozenset(Role)
@@ -56,6 +71,30 @@ POLICY: dict[Action, Rule] = {
     Action.USER_LIST: Rule(frozenset({Role.ADMIN}), Scope.ANY),
     Action.AUDIT_VERIFY: Rule(frozenset({Role.ADMIN}), Scope.ANY),
     Action.AUDIT_PRUNE: Rule(frozenset({Role.ADMIN}), Scope.ANY),
+    Action.DESIGN_CREATE: Rule(frozenset({Role.DESIGNER}), Scope.ANY),
+    Action.DESIGN_EDIT: Rule(
+        frozenset({Role.DESIGNER}), Scope.OWN, explain="Only the designer who owns a design may edit it."
+    ),
+    Action.DESIGN_VIEW: Rule(
+        ALL_ROLES, Scope.OWN, admin_on_others=True, public_ok=True,
+        explain="This design is not published.",
+    ),
+    Action.ASSET_VIEW_PREVIEW: Rule(
+        ALL_ROLES, Scope.OWN, admin_on_others=True, public_ok=True,
+        explain="This design is not published.",
+    ),
+    # P20, P28: production CAD only for the owner, admins, and the vetted manufacturer
+    # assigned to an order under a valid NDA (the grant is computed by the orders use case).
+    Action.ASSET_VIEW_PRODUCTION: Rule(
+        frozenset({Role.DESIGNER, Role.MANUFACTURER, Role.ADMIN}), Scope.OWN, admin_on_others=True,
+        grant_roles=frozenset({Role.MANUFACTURER}),
+        explain="Production CAD files are only for the design's owner and the vetted manufacturer "
+        "assigned to an order under a valid NDA.",
+    ),
+    Action.CATALOG_BROWSE: Rule(ALL_ROLES, Scope.ANY),
+    Action.DESIGN_SAVE: Rule(frozenset({Role.BUYER}), Scope.OWN, public_ok=True,
+                             explain="Buyers may save published designs to a list."),
+    Action.ANALYTICS_VIEW: Rule(frozenset({Role.DESIGNER, Role.ADMIN}), Scope.OWN, admin_on_others=True),
 }
 
 _ROLE_NAMES = {
@@ -86,6 +125,8 @@ class Resource:
     kind: str
     id: str | None = None
     owner_id: str | None = None
+    public: bool = False
+    grantees: frozenset[str] = frozenset()
 
 
 @frozen
@@ -112,11 +153,18 @@ def decide(actor: Actor | None, action: Action, resource: Resource) -> Decision:
     if actor.status is UserStatus.RESTRICTED and not rule.allow_restricted:
         return Decision(False, "Processing of this account is restricted.")
     if actor.role not in rule.roles:
-        return Decision(False, f"{_roles_phrase(rule.roles).capitalize()} may {_verb(action)}.")
+        return Decision(False, rule.explain or f"{_roles_phrase(rule.roles).capitalize()} may {_verb(action)}.")
     if rule.scope is Scope.OWN and resource.owner_id != actor.id:
         if rule.admin_on_others and actor.role is Role.ADMIN:
-            return Decision(True, f"Admins may {_verb(action)} for any account.")
+            return Decision(True, f"Admins may {_verb(action)} for any {resource.kind}.")
+        if rule.public_ok and resource.public and actor.role not in rule.grant_roles:
+            return Decision(True, f"Anyone signed in may {_verb(action)} when it is published.")
+        if actor.role in rule.grant_roles and actor.id in resource.grantees:
+            return Decision(True, f"You were granted access to {_verb(action)} for this {resource.kind}.")
+        if rule.explain:
+            return Decision(False, rule.explain)
         return Decision(False, f"You may only {_verb(action)} for your own {resource.kind}.")
+
     return Decision(True, f"{_ROLE_NAMES[actor.role].capitalize()} may {_verb(action)}.")
 
 
@@ -138,6 +186,14 @@ _VERBS = {
     Action.USER_LIST: "list all accounts",
     Action.AUDIT_VERIFY: "verify the audit trail",
     Action.AUDIT_PRUNE: "prune the audit trail",
+    Action.DESIGN_CREATE: "create designs",
+    Action.DESIGN_EDIT: "edit a design",
+    Action.DESIGN_VIEW: "view a design",
+    Action.ASSET_VIEW_PREVIEW: "view preview images and files",
+    Action.ASSET_VIEW_PRODUCTION: "download production CAD files",
+    Action.CATALOG_BROWSE: "browse the trade catalog",
+    Action.DESIGN_SAVE: "save designs to a list",
+    Action.ANALYTICS_VIEW: "see a design's engagement figures",
 }
 
 
@@ -161,6 +217,10 @@ def policy_matrix_markdown() -> str:
                 cells.append("yes")
             elif role is Role.ADMIN and rule.admin_on_others:
                 cells.append("any")
+            elif role in rule.grant_roles:
+                cells.append("granted")
+            elif rule.public_ok:
+                cells.append("own + published")
             else:
                 cells.append("own")
         lines.append(f"| `{action.value}` | " + " | ".join(cells) + " |")

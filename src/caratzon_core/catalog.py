@@ -119,7 +119,8 @@ def parse_query(params: Mapping[str, str | None]) -> CatalogQuery:
         allowed = ", ".join(s.value for s in Sort)
         raise ValidationFailed(f"Unknown sort {params.get('sort')!r}; expected one of: {allowed}.",
                                field="sort") from None
-    limit = _int(params.get("limit"), "limit") or DEFAULT_PAGE
+    given = _int(params.get("limit"), "limit")
+    limit = DEFAULT_PAGE if given is None else given
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationFailed(f"limit must be between 1 and {MAX_PAGE}.", field="limit")
     currency = (params.get("currency") or "").strip().upper() or None

@@ -11,11 +11,13 @@ import re
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 import attrs
 from attrs import frozen
 
 from caratzon_core.errors import Conflict, ValidationFailed
+from caratzon_core.geometry import CadAnalysis, MeshMetrics
 from caratzon_core.money import Money
 
 MAX_TITLE = 200
@@ -135,10 +137,26 @@ class Asset:
     size: int
     sha256: str
     created_at: datetime
-    analysis: dict[str, object] | None = None  # CAD analysis, stored as JSON
+    analysis: CadAnalysis | None = None  # CAD only: geometry, weights per alloy, warnings
     thumbnail_key: str | None = None
     width_px: int | None = None
     height_px: int | None = None
+
+
+@frozen
+class Inspection:
+    """What an :class:`~caratzon_core.ports.AssetInspector` found in an uploaded file,
+    judged by its bytes, not its name. ``clean_path`` is what gets stored: for
+    images a re-encoded copy without EXIF/GPS metadata."""
+
+    content_type: str
+    clean_path: Path
+    width_px: int | None = None
+    height_px: int | None = None
+    thumbnail: bytes | None = None  # a small WebP/PNG for catalog cards
+    thumbnail_content_type: str | None = None
+    mesh: MeshMetrics | None = None
+    analysed: bool = False  # False for CAD formats we store but cannot analyse
 
 
 # -- field rules -------------------------------------------------------------------

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Protocol, Self
 
 from caratzon_core.accounts import DesignerProfile, User
 from caratzon_core.audit import AuditEntry, ChainHead, Checkpoint
 from caratzon_core.blobs import SignedLink, StoredBlob
+from caratzon_core.catalog import CatalogPage, CatalogQuery
+from caratzon_core.consent import ConsentRecord, DailyEngagement, EngagementEvent
 from caratzon_core.credentials import ApiToken, LoginAttempt, ThrottleKey
+from caratzon_core.designs import Asset, AssetKind, Design, Inspection
 from caratzon_core.privacy import PolicyAcceptance, PolicyVersion
 
 # -- infrastructure ----------------------------------------------------------------
@@ -142,6 +146,85 @@ class AuditRepository(Protocol):
     def for_subject(self, subject: str, *, limit: int = 100) -> list[AuditEntry]: ...
 
 
+class DesignRepository(Protocol):
+    def add(self, design: Design) -> None: ...
+
+    def get(self, design_id: str) -> Design | None: ...
+
+    def update(self, design: Design) -> None:
+        """Raise :class:`~caratzon_core.errors.NotFound` if it does not exist."""
+        ...
+
+    def list_by_designer(self, designer_id: str) -> builtins.list[Design]:
+        """Every design of the designer, newest first (drafts included)."""
+        ...
+
+
+class AssetRepository(Protocol):
+    def add(self, asset: Asset) -> None: ...
+
+    def get(self, asset_id: str) -> Asset | None: ...
+
+    def list_for_design(self, design_id: str) -> builtins.list[Asset]:
+        """Oldest first: the first preview image is the design's cover."""
+        ...
+
+    def delete(self, asset_id: str) -> None: ...
+
+
+class PendingBlobRepository(Protocol):
+    """Keys written to the blob store whose row is not committed yet. A key is
+    recorded (and committed) before the upload starts and removed in the same
+    transaction that adds the asset row, so a crash in between leaves a record
+    that a sweep turns into a deletion: never an orphaned blob."""
+
+    def add(self, key: str, at: datetime) -> None: ...
+
+    def remove(self, key: str) -> None: ...
+
+    def older_than(self, at: datetime, *, limit: int = 1000) -> builtins.list[str]: ...
+
+
+class SavedDesignRepository(Protocol):
+    def save(self, user_id: str, design_id: str, at: datetime) -> bool:
+        """True if newly saved, False if it was saved already."""
+        ...
+
+    def unsave(self, user_id: str, design_id: str) -> bool: ...
+
+    def is_saved(self, user_id: str, design_id: str) -> bool: ...
+
+    def list_for_user(self, user_id: str) -> builtins.list[str]:
+        """Design ids, most recently saved first."""
+        ...
+
+
+class ConsentRepository(Protocol):
+    def add(self, record: ConsentRecord) -> None: ...
+
+    def latest(self, visitor_id: str | None, user_id: str | None) -> ConsentRecord | None:
+        """The most recent choice made by this visitor or, when logged in, this user."""
+        ...
+
+    def for_user(self, user_id: str) -> builtins.list[ConsentRecord]: ...
+
+
+class EngagementRepository(Protocol):
+    def add(self, event: EngagementEvent) -> None:
+        """Record the event and bump the design's view/save counters."""
+        ...
+
+    def daily(self, design_id: str, since: date, until: date) -> builtins.list[DailyEngagement]:
+        """One row per day with any events, oldest first (UTC days)."""
+        ...
+
+
+class CatalogReader(Protocol):
+    """The read side of the catalog: published designs only."""
+
+    def search(self, query: CatalogQuery) -> CatalogPage: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the ``with`` block without :meth:`commit` rolls back."""
 
@@ -151,6 +234,13 @@ class UnitOfWork(Protocol):
     login_attempts: LoginAttemptRepository
     policies: PolicyRepository
     audit: AuditRepository
+    designs: DesignRepository
+    assets: AssetRepository
+    pending_blobs: PendingBlobRepository
+    saved: SavedDesignRepository
+    consents: ConsentRepository
+    engagement: EngagementRepository
+    catalog: CatalogReader
 
     def __enter__(self) -> Self: ...
 
@@ -171,6 +261,16 @@ class UnitOfWorkFactory(Protocol):
 
 
 # -- ports later issues fill in -------------------------------------------------------
+
+
+class AssetInspector(Protocol):
+    """Judges an uploaded file by its bytes (P3): images are opened and re-encoded
+    without EXIF/GPS metadata and thumbnailed; meshes are parsed and measured."""
+
+    def inspect(self, path: Path, *, extension: str, kind: AssetKind) -> Inspection:
+        """Raise :class:`~caratzon_core.errors.ValidationFailed` (field ``file``) when
+        the bytes do not match the extension, are malformed, or are an image bomb."""
+        ...
 
 
 class BlobStore(Protocol):

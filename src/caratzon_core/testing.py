@@ -10,9 +10,11 @@ import builtins
 import copy
 import hashlib
 import itertools
+import re
 import secrets
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
@@ -20,13 +22,24 @@ import attrs
 
 from caratzon_core.accounts import DesignerProfile, User
 from caratzon_core.audit import AuditEntry, ChainHead, Checkpoint
+from caratzon_core.catalog import CatalogItem, CatalogPage, CatalogQuery, Sort, encode_cursor
+from caratzon_core.consent import ConsentRecord, DailyEngagement, EngagementEvent, EventKind, median
 from caratzon_core.credentials import ApiToken, LoginAttempt, ThrottleKey
-from caratzon_core.errors import Conflict, NotFound
+from caratzon_core.designs import Asset, AssetKind, Design, DesignStatus, Inspection, Visibility
+from caratzon_core.errors import Conflict, NotFound, ValidationFailed
+from caratzon_core.geometry import MeshMetrics
 from caratzon_core.ports import (
+    AssetRepository,
     AuditRepository,
+    CatalogReader,
+    ConsentRepository,
+    DesignRepository,
+    EngagementRepository,
     LoginAttemptRepository,
+    PendingBlobRepository,
     PolicyRepository,
     ProfileRepository,
+    SavedDesignRepository,
     TokenRepository,
     UserRepository,
 )
@@ -101,6 +114,13 @@ class _State:
     audit: list[AuditEntry] = attrs.Factory(list)
     head: ChainHead | None = None
     checkpoint: Checkpoint | None = None
+    designs: dict[str, Design] = attrs.Factory(dict)
+    assets: dict[str, Asset] = attrs.Factory(dict)
+    pending_blobs: dict[str, datetime] = attrs.Factory(dict)
+    saved: dict[tuple[str, str], datetime] = attrs.Factory(dict)
+    consents: list[ConsentRecord] = attrs.Factory(list)
+    events: list[EngagementEvent] = attrs.Factory(list)
+    stats: dict[str, list[int]] = attrs.Factory(dict)  # design id -> [views, saves]
 
 
 class _Users:
@@ -242,6 +262,252 @@ class _Audit:
         return [e for e in self.s.audit if e.subject == subject][-limit:]
 
 
+class _Designs:
+    def __init__(self, s: _State) -> None:
+        self.s = s
+
+    def add(self, design: Design) -> None:
+        if design.id in self.s.designs:
+            raise Conflict("A design with this id exists already.")
+        self.s.designs[design.id] = design
+
+    def get(self, design_id: str) -> Design | None:
+        return self.s.designs.get(design_id)
+
+    def update(self, design: Design) -> None:
+        if design.id not in self.s.designs:
+            raise NotFound("No such design.")
+        self.s.designs[design.id] = design
+
+    def list_by_designer(self, designer_id: str) -> builtins.list[Design]:
+        mine = [d for d in self.s.designs.values() if d.designer_id == designer_id]
+        return sorted(mine, key=lambda d: (d.created_at, d.id), reverse=True)
+
+
+class _Assets:
+    def __init__(self, s: _State) -> None:
+        self.s = s
+
+    def add(self, asset: Asset) -> None:
+        self.s.assets[asset.id] = asset
+
+    def get(self, asset_id: str) -> Asset | None:
+        return self.s.assets.get(asset_id)
+
+    def list_for_design(self, design_id: str) -> builtins.list[Asset]:
+        mine = [a for a in self.s.assets.values() if a.design_id == design_id]
+        return sorted(mine, key=lambda a: (a.created_at, a.id))
+
+    def delete(self, asset_id: str) -> None:
+        self.s.assets.pop(asset_id, None)
+
+
+class _PendingBlobs:
+    def __init__(self, s: _State) -> None:
+        self.s = s
+
+    def add(self, key: str, at: datetime) -> None:
+        self.s.pending_blobs[key] = at
+
+    def remove(self, key: str) -> None:
+        self.s.pending_blobs.pop(key, None)
+
+    def older_than(self, at: datetime, *, limit: int = 1000) -> builtins.list[str]:
+        return sorted(k for k, t in self.s.pending_blobs.items() if t < at)[:limit]
+
+
+class _Saved:
+    def __init__(self, s: _State) -> None:
+        self.s = s
+
+    def save(self, user_id: str, design_id: str, at: datetime) -> bool:
+        if (user_id, design_id) in self.s.saved:
+            return False
+        self.s.saved[(user_id, design_id)] = at
+        return True
+
+    def unsave(self, user_id: str, design_id: str) -> bool:
+        return self.s.saved.pop((user_id, design_id), None) is not None
+
+    def is_saved(self, user_id: str, design_id: str) -> bool:
+        return (user_id, design_id) in self.s.saved
+
+    def list_for_user(self, user_id: str) -> builtins.list[str]:
+        mine = [(at, d) for (u, d), at in self.s.saved.items() if u == user_id]
+        return [d for _, d in sorted(mine, reverse=True)]
+
+
+class _Consents:
+    def __init__(self, s: _State) -> None:
+        self.s = s
+
+    def add(self, record: ConsentRecord) -> None:
+        self.s.consents.append(record)
+
+    def latest(self, visitor_id: str | None, user_id: str | None) -> ConsentRecord | None:
+        mine = [
+            c for c in self.s.consents
+            if (visitor_id is not None and c.visitor_id == visitor_id) or (user_id is not None and c.user_id == user_id)
+        ]
+        return max(mine, key=lambda c: (c.at, c.id), default=None)
+
+    def for_user(self, user_id: str) -> builtins.list[ConsentRecord]:
+        return [c for c in self.s.consents if c.user_id == user_id]
+
+
+class _Engagement:
+    def __init__(self, s: _State) -> None:
+        self.s = s
+
+    def add(self, event: EngagementEvent) -> None:
+        self.s.events.append(event)
+        counters = self.s.stats.setdefault(event.design_id, [0, 0])
+        if event.kind is EventKind.VIEW:
+            counters[0] += 1
+        elif event.kind is EventKind.SAVE:
+            counters[1] += 1
+
+    def daily(self, design_id: str, since: date, until: date) -> builtins.list[DailyEngagement]:
+        days: dict[date, list[EngagementEvent]] = {}
+        for e in self.s.events:
+            day = e.at.astimezone(UTC).date()
+            if e.design_id == design_id and since <= day <= until:
+                days.setdefault(day, []).append(e)
+        return [
+            DailyEngagement(
+                design_id=design_id,
+                day=day,
+                views=sum(1 for e in evs if e.kind is EventKind.VIEW),
+                saves=sum(1 for e in evs if e.kind is EventKind.SAVE),
+                median_scroll_depth=median([e.scroll_depth for e in evs
+                                            if e.kind is EventKind.SCROLL and e.scroll_depth is not None]),
+            )
+            for day, evs in sorted(days.items())
+        ]
+
+
+class _Catalog:
+    """The catalog search done in Python: the reference the SQL versions must match."""
+
+    def __init__(self, s: _State) -> None:
+        self.s = s
+
+    def _designer_name(self, design: Design) -> str:
+        user = self.s.users.get(design.designer_id)
+        return user.name if user else ""
+
+    def _matches_text(self, design: Design, text: str) -> bool:
+        haystack = " ".join(
+            [design.title, design.description, " ".join(design.tags), self._designer_name(design)]
+        ).lower()
+        words = re.findall(r"\w+", haystack)
+        return all(any(w.startswith(tok) for w in words) for tok in re.findall(r"\w+", text.lower()))
+
+    def _filtered(self, q: CatalogQuery, *, skip: str | None = None) -> builtins.list[Design]:
+        out = []
+        for d in self.s.designs.values():
+            if d.status is not DesignStatus.PUBLISHED:
+                continue
+            if q.text and not self._matches_text(d, q.text):
+                continue
+            if skip != "category" and q.category and d.category is not q.category:
+                continue
+            if skip != "metal" and q.metal and q.metal not in d.metals:
+                continue
+            if skip != "gemstone" and q.gemstone and q.gemstone not in {g.type for g in d.gemstones}:
+                continue
+            if q.designer_id and d.designer_id != q.designer_id:
+                continue
+            if q.tags and not set(q.tags) <= set(d.tags):
+                continue
+            if q.price_min_minor is not None or q.price_max_minor is not None:
+                p = d.price_guidance
+                if p is None or p.currency != q.currency:
+                    continue
+                if q.price_min_minor is not None and p.amount_minor < q.price_min_minor:
+                    continue
+                if q.price_max_minor is not None and p.amount_minor > q.price_max_minor:
+                    continue
+            out.append(d)
+        return out
+
+    def _key(self, d: Design, sort: Sort) -> object:
+        views, saves = self.s.stats.get(d.id, [0, 0])
+        if sort is Sort.NEWEST:
+            assert d.published_at is not None
+            return d.published_at.astimezone(UTC).isoformat()
+        if sort is Sort.MOST_VIEWED:
+            return views
+        if sort is Sort.MOST_SAVED:
+            return saves
+        return d.price_guidance.amount_minor if d.price_guidance else None
+
+    def search(self, query: CatalogQuery) -> CatalogPage:
+        designs = self._filtered(query)
+        sort = query.sort
+
+        def order_of(key: object, design_id: str) -> tuple[object, ...]:
+            if sort is Sort.PRICE_ASC:
+                return (key is None, key if key is not None else 0, design_id)
+            # Descending sorts: bigger first, then id descending; no price sorts last.
+            return (key is None, _Desc(key), _Desc(design_id))
+
+        def order(d: Design) -> tuple[object, ...]:
+            return order_of(self._key(d, sort), d.id)
+
+        ordered = sorted(designs, key=order)
+        if query.after is not None:
+            marker = order_of(query.after[0], str(query.after[1]))
+            ordered = [d for d in ordered if order(d) > marker]
+        page = ordered[: query.limit]
+        more = len(ordered) > query.limit
+        items = tuple(
+            CatalogItem(
+                design=d,
+                designer_name=self._designer_name(d),
+                views=self.s.stats.get(d.id, [0, 0])[0],
+                saves=self.s.stats.get(d.id, [0, 0])[1],
+                thumbnail_asset_id=next(
+                    (a.id for a in sorted(self.s.assets.values(), key=lambda a: (a.created_at, a.id))
+                     if a.design_id == d.id and a.kind is AssetKind.IMAGE and a.visibility is Visibility.PREVIEW),
+                    None,
+                ),
+            )
+            for d in page
+        )
+        last = page[-1] if page else None
+        cursor = encode_cursor(sort, self._key(last, sort), last.id) if (more and last) else None
+        facets: dict[str, dict[str, int]] = {"category": {}, "metal": {}, "gemstone": {}}
+        for d in self._filtered(query, skip="category"):
+            facets["category"][d.category.value] = facets["category"].get(d.category.value, 0) + 1
+        for d in self._filtered(query, skip="metal"):
+            for m in d.metals:
+                facets["metal"][m] = facets["metal"].get(m, 0) + 1
+        for d in self._filtered(query, skip="gemstone"):
+            for g in {g.type for g in d.gemstones}:
+                facets["gemstone"][g] = facets["gemstone"].get(g, 0) + 1
+        return CatalogPage(items, cursor, facets)
+
+
+class _Desc:
+    """Reverses the order of a value inside a sort key."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __lt__(self, other: _Desc) -> bool:
+        return bool(self.value > other.value)  # type: ignore[operator]
+
+    def __gt__(self, other: _Desc) -> bool:
+        return bool(self.value < other.value)  # type: ignore[operator]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Desc) and self.value == other.value
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+
 class InMemoryUnitOfWork:
     users: UserRepository
     profiles: ProfileRepository
@@ -249,6 +515,13 @@ class InMemoryUnitOfWork:
     login_attempts: LoginAttemptRepository
     policies: PolicyRepository
     audit: AuditRepository
+    designs: DesignRepository
+    assets: AssetRepository
+    pending_blobs: PendingBlobRepository
+    saved: SavedDesignRepository
+    consents: ConsentRepository
+    engagement: EngagementRepository
+    catalog: CatalogReader
 
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
@@ -284,6 +557,13 @@ class InMemoryUnitOfWork:
         self.login_attempts = _Attempts(self._work)
         self.policies = _Policies(self._work)
         self.audit = _Audit(self._work)
+        self.designs = _Designs(self._work)
+        self.assets = _Assets(self._work)
+        self.pending_blobs = _PendingBlobs(self._work)
+        self.saved = _Saved(self._work)
+        self.consents = _Consents(self._work)
+        self.engagement = _Engagement(self._work)
+        self.catalog = _Catalog(self._work)
 
 
 class InMemoryStore:
@@ -299,16 +579,51 @@ class InMemoryStore:
         return InMemoryUnitOfWork(self)
 
 
+class FakeInspector:
+    """Judges files by their first bytes, as the real inspector does, without Pillow
+    or numpy: PNG/JPEG/WebP magic for images; an STL starting ``solid cube`` is a
+    watertight 10 mm cube, ``solid open`` an open mesh, anything else unparseable."""
+
+    CUBE = MeshMetrics(volume_mm3=1000.0, surface_area_mm2=600.0, bbox_mm=(10.0, 10.0, 10.0),
+                       triangle_count=12, watertight=True, thinnest_wall_mm=10.0)
+
+    def inspect(self, path: Path, *, extension: str, kind: AssetKind) -> Inspection:
+        head = path.read_bytes()[:32]
+        if kind is AssetKind.CAD:
+            if extension == ".stl":
+                if head.startswith(b"solid cube"):
+                    return Inspection("model/stl", path, mesh=self.CUBE, analysed=True)
+                if head.startswith(b"solid open"):
+                    return Inspection("model/stl", path, mesh=attrs.evolve(self.CUBE, watertight=False,
+                                                                           thinnest_wall_mm=None), analysed=True)
+                raise ValidationFailed("This is not a valid STL file.", field="file")
+            return Inspection("application/octet-stream", path, analysed=False)
+        formats = {b"\x89PNG": ("image/png", {".png"}), b"\xff\xd8\xff": ("image/jpeg", {".jpg", ".jpeg"})}
+        for magic, (content_type, exts) in formats.items():
+            if head.startswith(magic):
+                if extension not in exts:
+                    raise ValidationFailed(f"The file is {content_type} but is named {extension}.", field="file")
+                return Inspection(content_type, path, width_px=800, height_px=600, thumbnail=b"thumb",
+                                  thumbnail_content_type="image/webp", analysed=True)
+        raise ValidationFailed("The file is not an image we can read.", field="file")
+
+
 def fake_deps(*, clock: FakeClock | None = None, settings: Settings | None = None) -> tuple[Deps, InMemoryStore]:
+    from caratzon_core.testing_blobs import InMemoryBlobStore  # it imports FakeClock from here
+
     store = InMemoryStore()
+    clock = clock or FakeClock()
+    blobs = InMemoryBlobStore(clock=clock)
     deps = Deps(
         uow=store,
-        clock=clock or FakeClock(),
+        clock=clock,
         ids=SequentialIds(),
         hasher=FakeHasher(),
         strength=FakeStrength(),
         signer=HmacSigner(b"k" * 32, purpose="audit"),
         settings=settings or Settings(),
+        blobs=blobs,
+        inspector=FakeInspector(),
     )
     return deps, store
 

@@ -44,7 +44,8 @@ def is_api_request() -> bool:
 
 def load_session_user() -> None:
     g.user = None
-    if is_api_request() or request.endpoint in ("static", "health.healthz"):
+    # Signed asset links carry their own authority: no database read for them.
+    if is_api_request() or request.endpoint in ("static", "health.healthz", "blobs.serve"):
         return
     user_id = session.get("uid")
     if not user_id:

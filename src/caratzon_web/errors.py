@@ -9,10 +9,11 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template
+from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
+from caratzon_core.blobs import BlobTooLarge
 from caratzon_core.errors import (
     Conflict,
     DomainError,
@@ -41,6 +42,7 @@ STATUSES: tuple[tuple[type[DomainError], int], ...] = (
     (NotFound, 404),
     (Throttled, 429),
     (MalformedRequest, 400),
+    (BlobTooLarge, 413),
 )
 
 BEARER_CHALLENGE = 'Bearer realm="caratzon-api"'
@@ -62,6 +64,23 @@ def iso_utc(at: datetime) -> str:
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
     return at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def human_bytes(n: int) -> str:
+    """``20 * 2**20`` → ``"20 MB"``."""
+    for unit, scale in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
+        if n >= scale:
+            return f"{round(n / scale, 1):g} {unit}"
+    return f"{n} bytes"
+
+
+def too_large_message() -> str:
+    """For a body above the request's limit (werkzeug stops reading it)."""
+    limit = request.max_content_length
+    if limit is None:
+        return "The request is too large."
+    return (f"The request is larger than the {human_bytes(limit)} this address accepts. "
+            "Nothing was stored.")
 
 
 def retry_after_seconds(retry_at: datetime) -> int:
@@ -128,6 +147,7 @@ _PAGE_TITLES = {
     403: "Not allowed",
     404: "Page not found",
     409: "Already exists",
+    413: "File too large",
     422: "Please check your input",
     429: "Too many attempts",
 }
@@ -163,6 +183,13 @@ def register(app: Flask) -> None:
     def csrf_error(exc: CSRFError) -> Any:
         log.info("CSRF check failed: %s", exc.description)
         return error_page(400, "Form rejected", CSRF_MESSAGE)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(exc: RequestEntityTooLarge) -> Any:
+        message = too_large_message()
+        if is_api_request():
+            return api_error(413, _http_code(exc), message)
+        return error_page(413, _PAGE_TITLES[413], message)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:

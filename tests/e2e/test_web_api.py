@@ -132,7 +132,7 @@ def test_oversized_bodies_are_refused(client):
 
 
 def test_unknown_api_routes_are_404_json(client):
-    error = _assert_error(client.get("/api/v1/designs"), 404, "not_found")
+    error = _assert_error(client.get("/api/v1/no-such-route"), 404, "not_found")
     assert "/api/v1/openapi.json" in error["message"]
     _assert_error(client.post("/api/v2/accounts", json={}), 404, "not_found")
 
@@ -198,8 +198,8 @@ def test_openapi_document_is_structurally_valid(client):
             for status, response in op["responses"].items():
                 assert re.fullmatch(r"[1-5]\d\d", status)
                 assert "description" in response or "$ref" in response
-            if method in {"post", "patch", "put"}:
-                assert op["requestBody"]["content"]["application/json"]["schema"]
+            if method in {"post", "patch", "put"} and "requestBody" in op:
+                assert all(media["schema"] for media in op["requestBody"]["content"].values())
             public = op.get("security") == []
             if not public:
                 assert "401" in op["responses"], (path, method)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 CSRF_TEXT = "This form was not sent from a Caratzon page, or it expired"
@@ -80,7 +82,7 @@ def test_every_form_carries_a_csrf_token(web, client):
         assert html.count("<form") == html.count('name="csrf_token"'), path
     browser = web.signed_in()
     html = browser.get("/account").get_data(as_text=True)
-    assert html.count("<form") == html.count('name="csrf_token"') == 5  # logout + 4 account forms
+    assert html.count("<form") == html.count('name="csrf_token"') == 6  # logout + 4 account forms + cookie banner
 
 
 def test_the_api_needs_no_csrf_token(web, client):
@@ -146,7 +148,10 @@ def test_pages_load_no_outside_resources(web, client):
     for path in ("/", "/signup", "/login", "/legal/privacy"):
         html = client.get(path).get_data(as_text=True)
         assert "http://" not in html and "https://" not in html, path
-        assert "<script" not in html and "style=" not in html, path  # nothing inline for the CSP to block
+        # Nothing inline for the CSP to block: scripts only from /static (the cookie banner's consent.js).
+        assert all(re.fullmatch(r'<script src="/static/[a-z]+\.js" defer>', tag)
+                   for tag in re.findall(r"<script[^>]*>", html)), path
+        assert "style=" not in html, path
     assert client.get("/static/style.css").status_code == 200
 
 

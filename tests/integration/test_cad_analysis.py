@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from caratzon_adapters.cad import CadParseError, analyse_cad
 from caratzon_adapters.cad import generate as g
-from caratzon_adapters.cad.analysis import is_watertight, read_obj, read_stl, thinnest_wall
+from caratzon_adapters.cad.analysis import is_watertight, measure, read_obj, read_stl, thinnest_wall
 from caratzon_core.errors import ValidationFailed
 from caratzon_core.geometry import CadStatus, MeshMetrics, assess
 
@@ -298,8 +298,9 @@ def test_a_finely_tessellated_thin_shell_uses_the_grid_search() -> None:
 @pytest.mark.parametrize(
     "mesh",
     [g.ring_mesh(7, 2.5, 1.2, 96, 40), g.pendant_mesh(segments=400), g.stud_mesh(segments=600),
-     g.merge(g.hollow_box_mesh(10.0, 0.7), g.box_mesh(3.0, 2.0, 1.0, origin=(30.0, 0.0, 0.0)))],
-    ids=["ring", "pendant", "stud", "two-shells"],
+     g.merge(g.hollow_box_mesh(10.0, 0.7), g.box_mesh(3.0, 2.0, 1.0, origin=(30.0, 0.0, 0.0))),
+     g.merge(g.ring_mesh(7, segments=120, profile_segments=40), g.box_mesh(30.0, 2.0, 25.0, origin=(-15.0, 15.0, -5.0)))],
+    ids=["ring", "pendant", "stud", "two-shells", "ring-and-large-slab"],
 )
 def test_the_grid_search_finds_what_testing_every_triangle_finds(mesh: g.Mesh, monkeypatch: pytest.MonkeyPatch) -> None:
     from caratzon_adapters.cad import analysis
@@ -321,6 +322,83 @@ def test_the_wall_search_gives_up_within_its_budget() -> None:
     area = np.linalg.norm(cross, axis=1)
     assert thinnest_wall(tri, cross, area, inward=-1.0) == pytest.approx(1.6, abs=0.01)
     assert thinnest_wall(tri, cross, area, inward=-1.0, max_pairs=1000) is None
+
+
+# -- large files: read and measured a block at a time --------------------------------------
+
+
+@pytest.fixture
+def tiny_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks, batches and chunks of a few items, so that small meshes cross many of their edges."""
+    from caratzon_adapters.cad import analysis
+
+    for name, size in (("_BLOCK", 97), ("_READ_BLOCK", 61), ("_PAIR_CHUNK", 500), ("_TEXT_BATCH", 7),
+                       ("_TEXT_PIECE", 300)):
+        monkeypatch.setattr(analysis, name, size)
+
+
+SHELL = g.merge(g.hollow_box_mesh(10.0, 0.7), g.box_mesh(3.0, 2.0, 1.0, origin=(30.0, 0.0, 0.0)))
+
+
+@pytest.mark.parametrize("mesh", [g.ring_mesh(7, 2.5, 1.2, 96, 40), SHELL], ids=["ring", "two-shells"])
+def test_the_figures_do_not_depend_on_the_block_sizes(mesh: g.Mesh, request: pytest.FixtureRequest,
+                                                      tmp_path: Path) -> None:
+    data = g.binary_stl(mesh)
+    expected = {
+        "binary": metrics(data),
+        "ascii": metrics(g.ascii_stl(mesh)),
+        "obj": metrics(g.obj_text(mesh), ".obj"),
+    }
+    # the float32 coordinates of a binary STL give exactly what a float64 copy of them gives
+    assert measure(read_stl(data)) == expected["binary"]
+    request.getfixturevalue("tiny_blocks")
+    path = tmp_path / "mesh.stl"
+    path.write_bytes(data)
+    assert analyse_cad(path, ".stl") == metrics(data) == expected["binary"]
+    assert metrics(g.ascii_stl(mesh)) == expected["ascii"]
+    assert metrics(g.obj_text(mesh), ".obj") == expected["obj"]
+
+
+def test_a_binary_stl_is_read_from_any_binary_stream(tiny_blocks: None) -> None:
+    data = g.binary_stl(g.ring_mesh(7, segments=48, profile_segments=12))
+    expected = metrics(data)
+
+    class Pipe(io.RawIOBase):  # cannot seek, and hands out a few bytes at a time
+        def __init__(self) -> None:
+            self.inner = io.BytesIO(data)
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+            return self.inner.readinto(memoryview(buffer)[:37])
+
+    assert analyse_cad(Pipe(), ".stl") == expected  # type: ignore[arg-type]
+    shifted = io.BytesIO(b"junk" + data)
+    shifted.seek(4)
+    assert analyse_cad(shifted, ".stl") == expected
+
+
+def test_a_bad_number_late_in_a_large_file_is_still_found(tiny_blocks: None, tmp_path: Path) -> None:
+    ring = g.ring_mesh(7, segments=48, profile_segments=12)
+    nan = bytearray(g.binary_stl(ring))
+    nan[84 + 50 * 1000 + 20: 84 + 50 * 1000 + 24] = struct.pack("<f", math.inf)
+    path = tmp_path / "late.stl"
+    path.write_bytes(bytes(nan))
+    assert "not finite" in refused(path)  # type: ignore[arg-type]
+
+    lines = g.ascii_stl(ring).decode().splitlines()
+    first_vertex = 1 + 7 * 99 + 2  # of facet 100: 'solid', then 7 lines a facet
+    assert lines[first_vertex].split()[0] == "vertex"
+    lines[first_vertex] = lines[first_vertex].replace("vertex ", "vertex x", 1)
+    assert "not a number, facet 100 (x" in refused("\n".join(lines).encode())
+
+    obj_bad = g.obj_text(ring).splitlines()
+    assert obj_bad[50].startswith("v ")
+    obj_bad[50] = "v 1 2 three"
+    assert "not a number" in refused("\n".join(obj_bad).encode(), ".obj")
+    # a broken face is reported first, wherever the bad number is, as when the file was read whole
+    assert "vertex 9999" in refused(("\n".join(obj_bad) + "\nf 1 2 9999\n").encode(), ".obj")
 
 
 # -- generated jewellery ----------------------------------------------------------------

@@ -14,19 +14,30 @@ from caratzon_core.errors import Forbidden
 D, B, M, PM, A = Role.DESIGNER, Role.BUYER, Role.MANUFACTURER, Role.PRODUCTION_MANAGER, Role.ADMIN
 
 # The matrix as a person would write it: who may do each action on their OWN
-# resource, and who may do it on SOMEONE ELSE's. Kept apart from POLICY on purpose,
-# so a change to the policy table must be made here too, deliberately.
-MATRIX: dict[Action, tuple[set[Role], set[Role]]] = {
-    Action.ACCOUNT_VIEW: ({D, B, M, PM, A}, {A}),
-    Action.ACCOUNT_UPDATE: ({D, B, M, PM, A}, {A}),
-    Action.ACCOUNT_CLOSE: ({D, B, M, PM, A}, {A}),
-    Action.PROFILE_UPDATE: ({D}, set()),
-    Action.TOKEN_ISSUE: ({D, B, M, PM, A}, set()),
-    Action.TOKEN_REVOKE: ({D, B, M, PM, A}, set()),
-    Action.USER_CREATE: ({A}, {A}),
-    Action.USER_LIST: ({A}, {A}),
-    Action.AUDIT_VERIFY: ({A}, {A}),
-    Action.AUDIT_PRUNE: ({A}, {A}),
+# resource, on SOMEONE ELSE's unpublished one, on someone else's PUBLISHED one, and
+# with a GRANT (the manufacturer assigned to an order under NDA). Kept apart from
+# POLICY on purpose, so a change to the policy table must be made here too.
+ALL = {D, B, M, PM, A}
+MATRIX: dict[Action, tuple[set[Role], set[Role], set[Role], set[Role]]] = {
+    #                          own   others  published-others  granted
+    Action.ACCOUNT_VIEW: (ALL, {A}, {A}, {A}),
+    Action.ACCOUNT_UPDATE: (ALL, {A}, {A}, {A}),
+    Action.ACCOUNT_CLOSE: (ALL, {A}, {A}, {A}),
+    Action.PROFILE_UPDATE: ({D}, set(), set(), set()),
+    Action.TOKEN_ISSUE: (ALL, set(), set(), set()),
+    Action.TOKEN_REVOKE: (ALL, set(), set(), set()),
+    Action.USER_CREATE: ({A}, {A}, {A}, {A}),
+    Action.USER_LIST: ({A}, {A}, {A}, {A}),
+    Action.AUDIT_VERIFY: ({A}, {A}, {A}, {A}),
+    Action.AUDIT_PRUNE: ({A}, {A}, {A}, {A}),
+    Action.DESIGN_CREATE: ({D}, {D}, {D}, {D}),
+    Action.DESIGN_EDIT: ({D}, set(), set(), set()),
+    Action.DESIGN_VIEW: (ALL, {A}, ALL, {A}),
+    Action.ASSET_VIEW_PREVIEW: (ALL, {A}, ALL, {A}),
+    Action.ASSET_VIEW_PRODUCTION: ({D, M, A}, {A}, {A}, {M, A}),
+    Action.CATALOG_BROWSE: (ALL, ALL, ALL, ALL),
+    Action.DESIGN_SAVE: ({B}, set(), {B}, set()),
+    Action.ANALYTICS_VIEW: ({D, A}, {A}, {A}, {A}),
 }
 
 
@@ -37,14 +48,32 @@ def test_matrix_covers_every_action() -> None:
 @pytest.mark.parametrize("action", list(Action))
 @pytest.mark.parametrize("role", list(Role))
 def test_role_action_matrix(role: Role, action: Action) -> None:
-    own_allowed, others_allowed = MATRIX[action]
+    own_allowed, others_allowed, published_allowed, granted_allowed = MATRIX[action]
     actor = Actor(id="u1", role=role)
     own = decide(actor, action, Resource("account", "u1", owner_id="u1"))
     other = decide(actor, action, Resource("account", "u2", owner_id="u2"))
+    published = decide(actor, action, Resource("design", "d2", owner_id="u2", public=True))
+    granted = decide(actor, action, Resource("design", "d2", owner_id="u2", grantees=frozenset({"u1"})))
     assert own.allowed is (role in own_allowed), own.reason
     assert other.allowed is (role in others_allowed), other.reason
-    for decision in (own, other):
+    assert published.allowed is (role in published_allowed), published.reason
+    assert granted.allowed is (role in granted_allowed), granted.reason
+    for decision in (own, other, published, granted):
         assert decision.reason and decision.reason.endswith(".")
+
+
+def test_production_cad_is_refused_to_buyers_with_the_reason() -> None:
+    """P20, P28: a buyer never gets production CAD, even of a published design."""
+    decision = decide(Actor("b1", Role.BUYER), Action.ASSET_VIEW_PRODUCTION,
+                      Resource("asset", "a1", owner_id="d1", public=True, grantees=frozenset({"b1"})))
+    assert not decision.allowed
+    assert "vetted manufacturer" in decision.reason
+
+
+def test_a_manufacturer_without_a_grant_is_refused_production_cad() -> None:
+    decision = decide(Actor("m1", Role.MANUFACTURER), Action.ASSET_VIEW_PRODUCTION,
+                      Resource("asset", "a1", owner_id="d1", public=True, grantees=frozenset({"m2"})))
+    assert not decision.allowed
 
 
 actions = st.sampled_from(list(Action))
@@ -64,7 +93,8 @@ def test_no_role_outside_an_actions_set_ever_gets_it(
     if status is UserStatus.CLOSED:
         assert not decision.allowed
     if decision.allowed and rule.scope is Scope.OWN and owner != actor.id:
-        assert role is Role.ADMIN and rule.admin_on_others
+        # Someone else's resource: only admins (where allowed) or public access.
+        assert (role is Role.ADMIN and rule.admin_on_others) or (rule.public_ok and role not in rule.grant_roles)
 
 
 @given(actions, st.sampled_from(["u1", None]))

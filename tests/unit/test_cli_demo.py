@@ -47,7 +47,7 @@ def audit_entries(run: Run) -> int:
 
 
 def test_seed_twice_creates_nothing_the_second_time(run: Run) -> None:
-    first = run("demo", "seed")
+    first = run("demo", "seed", "--designs", "2")
     assert first.exit_code == 0, first.output
     assert f"Created {len(DEMO_ACCOUNTS)} demo accounts; 0 already existed." in first.stdout
     for account in DEMO_ACCOUNTS:
@@ -56,7 +56,7 @@ def test_seed_twice_creates_nothing_the_second_time(run: Run) -> None:
     users = json.loads(run("users", "list", "--json").stdout)
     entries = audit_entries(run)
 
-    second = run("demo", "seed")
+    second = run("demo", "seed", "--designs", "2")
 
     assert second.exit_code == 0, second.output
     assert f"Created 0 demo accounts; {len(DEMO_ACCOUNTS)} already existed." in second.stdout
@@ -69,7 +69,7 @@ def test_seed_twice_creates_nothing_the_second_time(run: Run) -> None:
 
 
 def test_seeded_logins_work(run: Run, env: dict[str, str | None]) -> None:
-    assert run("demo", "seed").exit_code == 0
+    assert run("demo", "seed", "--designs", "0").exit_code == 0
     services = bootstrap(Config.from_env({k: v for k, v in env.items() if v is not None}))
     try:
         roles = {services.accounts.login(a.email, DEMO_PASSWORD).role for a in DEMO_ACCOUNTS}
@@ -104,13 +104,13 @@ def services(tmp_path: Path) -> Iterator[Services]:
 
 def test_seed_demo_returns_one_login_per_account_and_is_idempotent(services: Services) -> None:
     steps: list[str] = []
-    first = seed_demo(services, progress=steps.append)
+    first = seed_demo(services, progress=steps.append, design_count=0)
     assert [login.email for login in first] == [a.email for a in DEMO_ACCOUNTS]
     assert all(login.created and login.password == DEMO_PASSWORD for login in first)
     assert {login.role for login in first} == {r.value for r in Role}
     assert len(steps) == len(DEMO_ACCOUNTS)
 
-    second = seed_demo(services)
+    second = seed_demo(services, design_count=0)
     assert [(x.email, x.role, x.password) for x in second] == [(x.email, x.role, x.password) for x in first]
     assert not any(login.created for login in second)
     assert len(services.accounts.list_users(Actor.cli_operator())) == len(DEMO_ACCOUNTS)
@@ -118,11 +118,11 @@ def test_seed_demo_returns_one_login_per_account_and_is_idempotent(services: Ser
 
 def test_seed_demo_keeps_an_existing_account_and_its_profile(services: Services) -> None:
     accounts = services.accounts
-    seed_demo(services)
+    seed_demo(services, design_count=0)
     designer = next(u for u in accounts.list_users(Actor.cli_operator()) if u.email == DEMO_ACCOUNTS[0].email)
     accounts.update_profile(accounts.actor_for(designer), designer.id, biography="My own words.")
 
-    again = seed_demo(services)
+    again = seed_demo(services, design_count=0)
 
     assert again[0].created is False
     profile = accounts.get_profile(designer.id)

@@ -16,6 +16,15 @@ a message a designer can act on; the measurements are vectorised:
   the shortest hit is certain, so thin-walled pieces finish in a few steps.
   None when the mesh is open or the search would exceed its work budget.
 
+Memory stays a small multiple of the file (about 3x for a binary STL): a binary
+STL is read a block at a time into one float32 array of its vertices (36 bytes a
+triangle, exact: the file holds float32), and every float64 figure is computed from
+it a block of triangles at a time, in the same operations as on a whole float64
+copy, so the results do not depend on the blocking. Text files are turned into
+numbers a batch of lines at a time. Vertex merging sorts compact integer keys, and
+the wall search lists each small triangle once, under its lowest grid cell, rather
+than under every cell it touches.
+
 Formats we store but cannot measure (.3dm, .step/.stp, .3mf) give ``None``, after
 a check that the bytes look like that format. STL and OBJ have no units: the
 figures are taken to be millimetres.
@@ -26,8 +35,9 @@ from __future__ import annotations
 import io
 import os
 import re
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -39,13 +49,25 @@ ANALYSED_FORMATS = frozenset({"stl", "obj"})
 STORED_ONLY_FORMATS = frozenset({"3dm", "step", "stp", "3mf"})
 MAX_WALL_SAMPLES = 2000
 MAX_WALL_PAIRS = 20_000_000  # ray-triangle tests before the wall search gives up (about 2 s here)
-MAX_GRID_ENTRIES = 6_000_000  # triangle-in-cell entries of the wall search grid
-_BRUTE_FORCE_PAIRS = 2_000_000
+MAX_GRID_ENTRIES = 6_000_000  # triangle-in-cell entries of the wall search grid (as if each were listed)
+_BRUTE_FORCE_PAIRS = 2_000_000  # small meshes: test every sampled ray against every triangle
 CELL_FACTOR = 3.0
-STEP_FRACTION = 0.5  # small meshes: test every sampled ray against every triangle
+STEP_FRACTION = 0.5
 
+_BLOCK = 1 << 15  # triangles per block of the float64 passes (2.4 MB of coordinates)
+_READ_BLOCK = 1 << 16  # binary STL records read at a time (3.3 MB)
+_PAIR_CHUNK = 1 << 18  # (ray, triangle) pairs tested at a time
+_TEXT_BATCH = 1 << 13  # facets or vertices of a text file turned into numbers at a time
+_TEXT_PIECE = 1 << 22  # bytes of an OBJ file decoded and split into lines at a time
+
+F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
+I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
+U8 = npt.NDArray[np.uint8]
+Floats = F32 | F64  # triangles as read: float32 from a binary STL, float64 from text
+_Tri = TypeVar("_Tri", F32, F64)
+_Text = TypeVar("_Text", bytes, str)
 
 _STL_RECORD = np.dtype([("normal", "<f4", (3,)), ("vertices", "<f4", (3, 3)), ("attr", "<u2")])
 
@@ -93,15 +115,65 @@ def analyse_cad(source: Source, extension: str, *, wall_samples: int = MAX_WALL_
     if ext not in ANALYSED_FORMATS and ext not in STORED_ONLY_FORMATS:
         known = ", ".join(f".{e}" for e in sorted(ANALYSED_FORMATS | STORED_ONLY_FORMATS))
         raise CadParseError(f"'.{ext}' is not a CAD format we accept ({known}).")
-    stored_only = ext in STORED_ONLY_FORMATS
-    data = _read(source, limit=_HEAD if stored_only else None)  # stored-only formats: check the head only
-    if not data:
-        raise CadParseError("The file is empty (0 bytes).")
-    if stored_only:
+    if ext in STORED_ONLY_FORMATS:
+        data = _read(source, limit=_HEAD)  # stored-only formats: check the head only
+        if not data:
+            raise CadParseError("The file is empty (0 bytes).")
         _check_signature(data, ext)
         return None
-    triangles = read_stl(data) if ext == "stl" else read_obj(data)
-    return measure(triangles, wall_samples=wall_samples)
+    return measure(_load(source, ext), wall_samples=wall_samples)
+
+
+def _load(source: Source, ext: str) -> Floats:
+    """The triangles of an STL or OBJ source. A binary STL in a file or a seekable
+    stream is read a block at a time, never whole."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        return _parse(bytes(source), ext)
+    if isinstance(source, str | os.PathLike):
+        with Path(source).open("rb") as stream:
+            return _load_stream(stream, ext)
+    if isinstance(source, io.TextIOBase):
+        raise TypeError("open CAD files in binary mode ('rb')")
+    return _load_stream(source, ext)
+
+
+def _load_stream(stream: BinaryIO, ext: str) -> Floats:
+    if ext == "stl":
+        here, size = _position_and_size(stream)
+        if size >= 84:
+            head = b""
+            while len(head) < 84 and (more := _bytes(stream.read(84 - len(head)))):
+                head += more
+            count = _binary_stl_count(head, size)
+            if count is not None:
+                return _read_binary_stl(stream, count)
+            stream.seek(here)
+    return _parse(_bytes(stream.read()), ext)
+
+
+def _bytes(data: object) -> bytes:
+    if not isinstance(data, bytes):
+        raise TypeError("open CAD files in binary mode ('rb')")
+    return data
+
+
+def _position_and_size(stream: BinaryIO) -> tuple[int, int]:
+    """Where the stream is and how many bytes are left in it; (0, -1) when it cannot seek."""
+    try:
+        if not stream.seekable():
+            return 0, -1
+        here = stream.tell()
+        end = stream.seek(0, io.SEEK_END)
+        stream.seek(here)
+    except (AttributeError, OSError, ValueError):
+        return 0, -1
+    return here, end - here
+
+
+def _parse(data: bytes, ext: str) -> Floats:
+    if not data:
+        raise CadParseError("The file is empty (0 bytes).")
+    return _stl_triangles(data) if ext == "stl" else read_obj(data)
 
 
 def _read(source: Source, *, limit: int | None = None) -> bytes:
@@ -158,13 +230,51 @@ def read_stl(data: bytes) -> F64:
     its header, whatever the header says: many binary STLs begin with "solid".
     Otherwise it must be an ASCII STL that parses completely.
     """
+    return _stl_triangles(data).astype(np.float64, copy=False)
+
+
+def _binary_stl_count(head: bytes, size: int) -> int | None:
+    """The triangle count of a binary STL of ``size`` bytes that starts with ``head``
+    (84 bytes at least), or None when it is not one."""
+    count = int.from_bytes(head[80:84], "little")
+    if 84 + 50 * count != size:
+        return None
+    if count == 0:
+        raise CadParseError("This binary STL contains no triangles.")
+    return count
+
+
+def _read_binary_stl(stream: BinaryIO, count: int) -> F32:
+    """The vertices of ``count`` binary STL records, read from the stream a block at a time."""
+    triangles = np.empty((count, 3, 3), dtype=np.float32)
+    buffer = np.empty(min(count, _READ_BLOCK) * _STL_RECORD.itemsize, dtype=np.uint8)
+    readinto = getattr(stream, "readinto", None)
+    for begin in range(0, count, _READ_BLOCK):
+        end = min(begin + _READ_BLOCK, count)
+        raw = buffer[: (end - begin) * _STL_RECORD.itemsize]
+        view, got = raw.data, 0
+        while got < len(raw):
+            if readinto is not None:
+                n = readinto(view[got:])
+            else:
+                chunk = _bytes(stream.read(len(raw) - got))
+                n = len(chunk)
+                raw[got:got + n] = np.frombuffer(chunk, dtype=np.uint8)
+            if not n:
+                raise CadParseError("The binary STL ended before its last triangle: the file looks truncated.")
+            got += n
+        block = raw.view(_STL_RECORD)["vertices"]
+        triangles[begin:end] = _finite(block, "binary STL")
+    return triangles
+
+
+def _stl_triangles(data: bytes) -> Floats:
+    """:func:`read_stl`, keeping a binary STL's float32 coordinates as they are."""
     if len(data) >= 84:
-        count = int.from_bytes(data[80:84], "little")
-        if 84 + 50 * count == len(data):
-            if count == 0:
-                raise CadParseError("This binary STL contains no triangles.")
+        count = _binary_stl_count(data, len(data))
+        if count is not None:
             records = np.frombuffer(data, dtype=_STL_RECORD, count=count, offset=84)
-            return _finite(records["vertices"].astype(np.float64), "binary STL")
+            return _finite(np.ascontiguousarray(records["vertices"]), "binary STL")
     if _SOLID.match(data) and b"\0" not in data[:4096]:
         return _read_ascii_stl(data)
     what = _looks_like(data)
@@ -191,7 +301,8 @@ def _snippet(data: bytes, pos: int) -> str:
 
 
 def _read_ascii_stl(data: bytes) -> F64:
-    coords: list[tuple[bytes, ...]] = []
+    numbers: _Numbers[bytes] = _Numbers(as_bytes=True)
+    coords = numbers.pending
     pos = 0
     while True:
         header = _SOLID.match(data, pos)
@@ -204,6 +315,8 @@ def _read_ascii_stl(data: bytes) -> F64:
         while (m := match(data, pos)) is not None:
             coords.append(m.groups())
             pos = m.end()
+            if len(coords) == _TEXT_BATCH:
+                numbers.flush()
         end = _ENDSOLID.match(data, pos)
         if end is None:
             rest = data[pos:]
@@ -217,20 +330,53 @@ def _read_ascii_stl(data: bytes) -> F64:
         pos = end.end()
         if not data[pos:].strip(_TRAILER):
             break
-    if not coords:
+    numbers.flush()
+    if numbers.count == 0:
         raise CadParseError("This ASCII STL contains no triangles.")
-    try:
-        triangles = np.array(coords, dtype=np.bytes_).astype(np.float64).reshape(-1, 3, 3)
-    except ValueError:
-        bad = next((i for i, row in enumerate(coords) if not _all_numbers(row)), None)
+    if numbers.bad is not None:
+        start, rows = numbers.bad
+        bad = next((i for i, row in enumerate(rows) if not _all_numbers(row)), None)
         facet = "" if bad is None else (
-            f", facet {bad + 1} ({' '.join(c.decode('ascii', 'replace') for c in coords[bad])[:80]})"
+            f", facet {start + bad + 1} ({' '.join(c.decode('ascii', 'replace') for c in rows[bad])[:80]})"
         )
-        raise CadParseError(f"ASCII STL: a vertex coordinate is not a number{facet}.") from None
-    return _finite(triangles, "ASCII STL")
+        raise CadParseError(f"ASCII STL: a vertex coordinate is not a number{facet}.")
+    return _finite(numbers.array().reshape(-1, 3, 3), "ASCII STL")
 
 
-def _all_numbers(row: tuple[bytes, ...]) -> bool:
+class _Numbers(Generic[_Text]):
+    """Rows of number texts (bytes or str) turned into float64 a batch at a time, so that
+    a large text file never holds all its numbers as Python objects. The first batch
+    that does not convert is kept, for the error message, and no later one is converted."""
+
+    def __init__(self, *, as_bytes: bool) -> None:
+        self.as_bytes = as_bytes  # bytes are read as numpy bytes (the ASCII STL reader always did)
+        self.pending: list[Sequence[_Text]] = []
+        self.blocks: list[F64] = []
+        self.count = 0  # rows flushed
+        self.bad: tuple[int, list[Sequence[_Text]]] | None = None  # the first row, and the rows, of a bad batch
+
+    def flush(self) -> None:
+        rows = self.pending
+        if rows and self.bad is None:
+            try:
+                if self.as_bytes:
+                    block = np.array(rows, dtype=np.bytes_).astype(np.float64)
+                else:
+                    block = np.array(rows, dtype=np.float64)
+            except ValueError:
+                self.bad = (self.count, rows[:])
+            else:
+                self.blocks.append(block)
+        self.count += len(rows)
+        rows.clear()
+
+    def array(self) -> F64:
+        result = self.blocks[0] if len(self.blocks) == 1 else np.concatenate(self.blocks)
+        self.blocks.clear()
+        return result
+
+
+def _all_numbers(row: Sequence[bytes]) -> bool:
     try:
         np.array(row, dtype=np.bytes_).astype(np.float64)
     except ValueError:
@@ -238,7 +384,7 @@ def _all_numbers(row: tuple[bytes, ...]) -> bool:
     return True
 
 
-def _finite(triangles: F64, what: str) -> F64:
+def _finite(triangles: _Tri, what: str) -> _Tri:
     if not np.isfinite(triangles).all():
         raise CadParseError(f"This {what} has vertex coordinates that are not finite numbers (NaN or infinity).")
     return triangles
@@ -255,21 +401,24 @@ def read_obj(data: bytes) -> F64:
     if what is not None or b"\0" in data[:4096]:
         raise CadParseError(f"This file is named .obj but its contents look like {what or 'binary data'}, "
                             "not a Wavefront OBJ text file.")
-    text = data.decode("utf-8", errors="replace")
-    vertices: list[list[str]] = []
+    numbers: _Numbers[str] = _Numbers(as_bytes=False)
+    vertices = numbers.pending
     faces: list[int] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    face_blocks: list[I64] = []
+    for number, raw in enumerate(_text_lines(data), start=1):
         line = raw.strip()
         if line.startswith("v "):
             parts = line.split()
             if len(parts) < 4:
                 raise CadParseError(f"OBJ line {number}: a vertex needs three coordinates: '{line[:60]}'.")
             vertices.append(parts[1:4])
+            if len(vertices) == _TEXT_BATCH:
+                numbers.flush()
         elif line.startswith("f ") or line.startswith("f\t"):
             refs = line.split()[1:]
             if len(refs) < 3:
                 raise CadParseError(f"OBJ line {number}: a face needs at least three vertices: '{line[:60]}'.")
-            count = len(vertices)
+            count = numbers.count + len(vertices)
             ids: list[int] = []
             for ref in refs:
                 head = ref.split("/", 1)[0]
@@ -287,86 +436,226 @@ def read_obj(data: bytes) -> F64:
             first = ids[0]
             for k in range(1, len(ids) - 1):
                 faces.extend((first, ids[k], ids[k + 1]))
-    if not faces:
+            if len(faces) >= 3 * _TEXT_BATCH:
+                face_blocks.append(np.array(faces, dtype=np.int64))
+                faces.clear()
+    if faces:
+        face_blocks.append(np.array(faces, dtype=np.int64))
+    del faces
+    if not face_blocks:
         hint = " (it looks like an ASCII STL)" if _SOLID.match(data) else ""
         raise CadParseError(f"This OBJ file contains no faces ('f' lines){hint}.")
-    try:
-        points = np.array(vertices, dtype=np.float64)
-    except ValueError:
-        raise CadParseError("This OBJ file has a vertex coordinate that is not a number.") from None
-    return _finite(points[np.array(faces, dtype=np.int64).reshape(-1, 3)], "OBJ file")
+    numbers.flush()
+    if numbers.bad is not None:
+        raise CadParseError("This OBJ file has a vertex coordinate that is not a number.")
+    points = numbers.array().reshape(-1, 3)
+    corners = face_blocks[0] if len(face_blocks) == 1 else np.concatenate(face_blocks)
+    del face_blocks
+    return _finite(points[corners.reshape(-1, 3)], "OBJ file")
+
+
+def _text_lines(data: bytes) -> Iterator[str]:
+    """``data.decode("utf-8", errors="replace").splitlines()``, a piece at a time: the pieces
+    end just after a newline byte, which never lies inside a UTF-8 sequence or a line."""
+    begin = 0
+    while begin < len(data):
+        end = data.find(b"\n", begin + _TEXT_PIECE)
+        end = len(data) if end < 0 else end + 1
+        yield from data[begin:end].decode("utf-8", errors="replace").splitlines()
+        begin = end
 
 
 # -- measurement ---------------------------------------------------------------------
 
 
-def measure(triangles: F64, *, wall_samples: int = MAX_WALL_SAMPLES) -> MeshMetrics:
-    """Metrics of a triangle soup (F, 3, 3), lengths in millimetres."""
-    raw = np.asarray(triangles, dtype=np.float64)
-    points = raw.reshape(-1, 3)
-    lo, hi = points.min(axis=0), points.max(axis=0)
+def measure(triangles: npt.ArrayLike, *, wall_samples: int = MAX_WALL_SAMPLES) -> MeshMetrics:
+    """Metrics of a triangle soup (F, 3, 3), lengths in millimetres. float32 triangles
+    (a binary STL's) are measured as they are, without a float64 copy."""
+    raw = _triangle_array(triangles)
+    lo, hi = _bounds(raw)
     watertight = is_watertight(raw)  # on the file's own coordinates: float32 ones merge faster
-    tri = raw - (lo + hi) / 2  # about the centre: the volume sum keeps its precision far from the origin
-    a = tri[:, 0]
-    cross = np.cross(tri[:, 1] - a, tri[:, 2] - a)
-    double_area = np.sqrt(np.einsum("ij,ij->i", cross, cross))
-    signed_volume = float(np.einsum("ij,ij->i", a, cross).sum() / 6)
+    centre = (lo + hi) / 2  # about the centre: the volume sum keeps its precision far from the origin
+    soup = _Soup(raw, shift=centre)
+    double_area = np.empty(len(soup))
+    six_volumes = np.empty(len(soup))
+    for begin, end, tri in soup.blocks():
+        a = tri[:, 0]
+        cross = np.cross(tri[:, 1] - a, tri[:, 2] - a)
+        double_area[begin:end] = np.sqrt(np.einsum("ij,ij->i", cross, cross))
+        six_volumes[begin:end] = np.einsum("ij,ij->i", a, cross)
+    signed_volume = float(six_volumes.sum() / 6)  # one pairwise sum over all faces, as for a whole array
+    del six_volumes
     wall = None
     if watertight and wall_samples > 0 and signed_volume != 0:
-        wall = thinnest_wall(tri, cross, double_area, inward=-1.0 if signed_volume > 0 else 1.0,
-                             samples=wall_samples)
+        wall = _thinnest_wall(soup, double_area, soup.cross, bounds=(lo - centre, hi - centre),
+                              inward=-1.0 if signed_volume > 0 else 1.0, samples=wall_samples,
+                              max_pairs=MAX_WALL_PAIRS)
     size = hi - lo
     return MeshMetrics(
         volume_mm3=abs(signed_volume),
         surface_area_mm2=float(double_area.sum() / 2),
         bbox_mm=(float(size[0]), float(size[1]), float(size[2])),
-        triangle_count=len(tri),
+        triangle_count=len(soup),
         watertight=watertight,
         thinnest_wall_mm=None if wall is None else round(wall, 4),
     )
 
 
-def merge_vertices(triangles: F64) -> tuple[F64, I64]:
+def _bounds(triangles: Floats) -> tuple[F64, F64]:
+    """Lowest and highest coordinate per axis (a column at a time: much faster than along axis 0)."""
+    points = triangles.reshape(-1, 3)
+    lo = np.array([points[:, axis].min() for axis in range(3)], dtype=np.float64)
+    hi = np.array([points[:, axis].max() for axis in range(3)], dtype=np.float64)
+    return lo, hi
+
+
+def _triangle_array(triangles: npt.ArrayLike) -> Floats:
+    array = np.asarray(triangles)
+    if array.dtype != np.float32:
+        array = np.asarray(array, dtype=np.float64)
+    return array.reshape(-1, 3, 3)
+
+
+class _Soup:
+    """Triangles (F, 3, 3) as stored (float32 or float64), handed out in float64 less
+    ``shift`` a block or a selection at a time: the same numbers as ``stored - shift``
+    on a whole float64 copy, which is never made."""
+
+    def __init__(self, stored: Floats, shift: F64 | None = None) -> None:
+        self.stored, self.shift = stored, shift
+
+    def __len__(self) -> int:
+        return len(self.stored)
+
+    def _float64(self, part: Floats) -> F64:
+        result = part.astype(np.float64)
+        if self.shift is not None:
+            result -= self.shift
+        return result
+
+    def blocks(self) -> Iterator[tuple[int, int, F64]]:
+        size = _BLOCK
+        for begin in range(0, len(self.stored), size):
+            end = min(begin + size, len(self.stored))
+            yield begin, end, self._float64(self.stored[begin:end])
+
+    def take(self, faces: npt.NDArray[np.integer]) -> F64:
+        return self._float64(self.stored[faces])
+
+    def cross(self, faces: npt.NDArray[np.integer]) -> F64:
+        """cross(b - a, c - a) of the given faces."""
+        tri = self.take(faces)
+        a = tri[:, 0]
+        result: F64 = np.cross(tri[:, 1] - a, tri[:, 2] - a)
+        return result
+
+
+# -- watertightness ------------------------------------------------------------------
+
+
+def merge_vertices(triangles: npt.ArrayLike) -> tuple[F64, I64]:
     """Shared vertices and faces from a triangle soup, merging exactly equal coordinates."""
-    points = np.ascontiguousarray(triangles.reshape(-1, 3)) + 0.0  # -0.0 becomes 0.0
-    single = points.astype(np.float32)
-    if np.array_equal(single, points):
-        # Binary STL coordinates are float32: sort on 96 bits (x|y packed, then z), twice as fast.
-        bits32 = single.view(np.uint32).astype(np.uint64)
-        bits = np.column_stack([(bits32[:, 0] << np.uint64(32)) | bits32[:, 1], bits32[:, 2]])
-        order = np.lexsort((bits[:, 1], bits[:, 0]))
+    raw = _triangle_array(triangles)
+    index, firsts = _vertex_index(raw)
+    vertices = raw.reshape(-1, 3)[firsts].astype(np.float64) + 0.0  # -0.0 becomes 0.0
+    return vertices, index.astype(np.int64).reshape(-1, 3)
+
+
+def _vertex_index(raw: Floats) -> tuple[I32, I64]:
+    """For every corner of the soup, the number of its vertex (corners with exactly equal
+    coordinates share one, 0.0 and -0.0 too); and one corner of each vertex.
+
+    Vertices are numbered in the order of their coordinates' bits: x and y packed into
+    one 64-bit key and z in a second when they are float32 values, one key per axis
+    otherwise. Memory: a few integers per corner, no copy of the coordinates."""
+    points = raw.reshape(-1, 3)
+    count = len(points)
+    step = 3 * _BLOCK
+    single = points.dtype == np.float32 or all(  # float32 values in float64, as from most text files?
+        np.array_equal(points[begin:begin + step].astype(np.float32), points[begin:begin + step])
+        for begin in range(0, count, step))
+    keys: list[npt.NDArray[np.unsignedinteger]]
+    if single:
+        xy, z = np.empty(count, dtype=np.uint64), np.empty(count, dtype=np.uint32)
+        for begin in range(0, count, step):
+            block = points[begin:begin + step].astype(np.float32)
+            block += np.float32(0.0)  # -0.0 becomes 0.0
+            bits = block.view(np.uint32)
+            xy[begin:begin + step] = (bits[:, 0].astype(np.uint64) << np.uint64(32)) | bits[:, 1]
+            z[begin:begin + step] = bits[:, 2]
+        keys = [z, xy]
+        del xy, z
     else:
-        bits = points.view(np.uint64)
-        order = np.lexsort((bits[:, 2], bits[:, 1], bits[:, 0]))
-    ordered = bits[order]
-    new = np.empty(len(order), dtype=bool)
+        keys = [np.empty(count, dtype=np.uint64) for _ in range(3)]
+        for begin in range(0, count, step):
+            bits64 = (points[begin:begin + step] + 0.0).view(np.uint64)
+            for key, axis in zip(keys, (2, 1, 0), strict=True):
+                key[begin:begin + step] = bits64[:, axis]
+    order = np.lexsort(keys)
+    new = np.empty(count, dtype=bool)
     new[0] = True
-    np.any(ordered[1:] != ordered[:-1], axis=1, out=new[1:])
-    ids = np.cumsum(new) - 1
-    index = np.empty(len(order), dtype=np.int64)
+    for begin in range(0, count, step):
+        end = min(begin + step, count)
+        at = order[max(begin - 1, 0):end]
+        differs = np.zeros(len(at) - 1, dtype=bool)
+        for key in keys:
+            ordered = key[at]
+            differs |= ordered[1:] != ordered[:-1]
+        new[max(begin - 1, 0) + 1:end] = differs
+    del keys, key, ordered
+    ids = np.cumsum(new, dtype=np.int32)
+    ids -= 1
+    index = np.empty(count, dtype=np.int32)
     index[order] = ids
-    return points[order[new]], index.reshape(-1, 3)
+    del ids
+    return index, order[new]
 
 
-def is_watertight(triangles: F64) -> bool:
+def is_watertight(triangles: npt.ArrayLike) -> bool:
     """Every edge is used by exactly two faces, once in each direction."""
-    if len(triangles) == 0:
+    raw = _triangle_array(triangles)
+    if len(raw) == 0:
         return False
-    vertices, faces = merge_vertices(triangles)
+    index, firsts = _vertex_index(raw)
+    vertex_count = len(firsts)
+    del firsts
+    faces = index.reshape(-1, 3)
     f0, f1, f2 = faces[:, 0], faces[:, 1], faces[:, 2]
-    faces = faces[(f0 != f1) & (f1 != f2) & (f0 != f2)]  # collapsed faces have no area or edges of their own
-    if len(faces) == 0:
+    proper = (f0 != f1) & (f1 != f2) & (f0 != f2)
+    if not proper.all():
+        faces = faces[proper]  # collapsed faces have no area or edges of their own
+    del proper, f0, f1, f2, index
+    count = len(faces)
+    if count == 0:
         return False
-    start = faces.ravel()
-    end = faces[:, [1, 2, 0]].ravel()
-    n = np.int64(len(vertices))
-    # one key per directed edge: undirected edge id * 2 + direction bit
-    key = (np.minimum(start, end) * n + np.maximum(start, end)) * 2 + (start < end)
-    key.sort()
-    if len(key) % 2:
+    # Each edge once as a number, lower vertex * n + higher one: the edges run forwards (lower vertex
+    # first) and backwards must then be the same edges, each once.
+    n = np.int64(vertex_count)
+    forwards = [faces[:, j] < faces[:, (j + 1) % 3] for j in range(3)]
+    total = sum(int(f.sum()) for f in forwards)
+    if 2 * total != 3 * count:
         return False
-    first, second = key[0::2], key[1::2]
-    return bool(np.all(first % 2 == 0) and np.all(second == first + 1))
+    ahead, back = np.empty(total, dtype=np.int64), np.empty(total, dtype=np.int64)
+    done_ahead = done_back = 0
+    for j in range(3):
+        start, end = faces[:, j], faces[:, (j + 1) % 3]
+        edge = np.minimum(start, end).astype(np.int64)
+        edge *= n
+        edge += np.maximum(start, end)
+        part = edge[forwards[j]]
+        ahead[done_ahead:done_ahead + len(part)] = part
+        done_ahead += len(part)
+        part = edge[~forwards[j]]
+        back[done_back:done_back + len(part)] = part
+        done_back += len(part)
+        del edge, part
+    del faces, forwards
+    ahead.sort()
+    back.sort()
+    return bool(np.array_equal(ahead, back)) and bool((ahead[1:] != ahead[:-1]).all())
+
+
+# -- thinnest wall -------------------------------------------------------------------
 
 
 def thinnest_wall(
@@ -381,9 +670,26 @@ def thinnest_wall(
     """The shortest distance from a sampled face centroid, along the inward normal
     (``inward`` = -1 for outward-facing meshes), to the mesh. None when no ray hits
     or the work budget runs out."""
-    count = len(triangles)
-    points = triangles.reshape(-1, 3)
-    lo, hi = points.min(axis=0), points.max(axis=0)
+    raw = np.asarray(triangles, dtype=np.float64).reshape(-1, 3, 3)
+    if len(raw) == 0:
+        return None
+    normals = np.asarray(cross, dtype=np.float64)
+    return _thinnest_wall(_Soup(raw), np.asarray(double_area, dtype=np.float64), lambda faces: normals[faces],
+                          bounds=_bounds(raw), inward=inward, samples=samples, max_pairs=max_pairs)
+
+
+def _thinnest_wall(
+    soup: _Soup,
+    double_area: F64,
+    cross_of: Callable[[I64], F64],
+    *,
+    bounds: tuple[F64, F64],
+    inward: float,
+    samples: int,
+    max_pairs: int,
+) -> float | None:
+    count = len(soup)
+    lo, hi = bounds
     diagonal = float(np.linalg.norm(hi - lo))
     if count == 0 or diagonal == 0:
         return None
@@ -392,14 +698,14 @@ def thinnest_wall(
         return None
     if len(usable) > samples:
         usable = np.sort(np.random.default_rng(0).choice(usable, samples, replace=False))
-    origins = triangles[usable].mean(axis=1)
-    directions = inward * cross[usable] / double_area[usable, None]
-    caster = _RayCaster(triangles, double_area, origins, directions, usable, min_t=1e-6 * diagonal)
+    origins = soup.take(usable).mean(axis=1)
+    directions = inward * cross_of(usable) / double_area[usable, None]
+    caster = _RayCaster(soup, double_area, origins, directions, usable, min_t=1e-6 * diagonal)
 
     if len(usable) * count <= _BRUTE_FORCE_PAIRS:
-        rays = np.repeat(np.arange(len(usable)), count)
-        tris = np.tile(np.arange(count), len(usable))
-        best = caster.nearest(rays, tris)
+        every_ray = np.repeat(np.arange(len(usable)), count)
+        every_triangle = np.tile(np.arange(count), len(usable))
+        best = caster.nearest(every_ray, every_triangle)
         return float(best.min()) if np.isfinite(best.min()) else None
 
     # Cell size: a few mean triangle edges, at least 1/1000 of the model's diagonal.
@@ -407,7 +713,7 @@ def thinnest_wall(
     while True:
         step = cell * STEP_FRACTION
         # A triangle dilated by step/2 is in the cell of the sample point nearest to where a ray crosses it.
-        grid = _Grid.build(triangles, lo, hi, cell, dilate=step / 2)
+        grid = _Grid.build(soup, lo, hi, cell, dilate=step / 2)
         if grid is not None:
             break
         cell *= 2
@@ -417,12 +723,13 @@ def thinnest_wall(
     k = 0
     while len(active):
         points = origins[active] + directions[active] * (k * step)
-        rays, tris, active = grid.candidates(points, active)
-        pairs += len(rays)
-        if pairs > max_pairs:
-            return None
-        if len(rays):
-            np.minimum(best, caster.nearest(rays, tris), out=best)
+        active, lists = grid.locate(points, active)
+        for rays, tris in grid.pairs(lists):
+            pairs += len(rays)
+            if pairs > max_pairs:  # the step's pairs would have exceeded the budget all together
+                return None
+            if len(rays):
+                np.minimum(best, caster.nearest(rays, tris), out=best)
         shortest = float(best.min())
         if shortest <= (k + 0.5) * step:  # every hit closer than this has been seen
             return shortest
@@ -436,33 +743,25 @@ def _norm2(v: F64) -> F64:
     return result
 
 
-def _sort_order(keys: I64, bound: int) -> I64:
-    """argsort of non-negative integer keys below ``bound``: two stable 16-bit radix
-    passes when the keys fit in 32 bits (3x faster than a comparison sort)."""
-    if bound > 1 << 32:
-        order: I64 = np.argsort(keys)
-        return order
-    low = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
-    if bound <= 1 << 16:
-        return low
-    high = np.argsort((keys[low] >> 16).astype(np.uint16), kind="stable")
-    result: I64 = low[high]
-    return result
-
-
 class _RayCaster:
     """Nearest hits for (ray, triangle) pairs: a cheap bounding-sphere test first,
-    then Moller-Trumbore on the few pairs that survive it. Coordinates are kept
-    as separate x, y, z columns so that gathering them is a fast 1-D take."""
+    then Moller-Trumbore on the few pairs that survive it. The spheres' centres are
+    kept as separate x, y, z columns so that gathering them is a fast 1-D take; the
+    triangles themselves are read from the soup only for the surviving pairs."""
 
-    def __init__(self, triangles: F64, double_area: F64, origins: F64, directions: F64, own_faces: I64,
+    def __init__(self, soup: _Soup, double_area: F64, origins: F64, directions: F64, own_faces: I64,
                  *, min_t: float) -> None:
-        v0, v1, v2 = triangles[:, 0], triangles[:, 1], triangles[:, 2]
-        centre = (v0 + v1 + v2) / 3
-        self.centre = [np.ascontiguousarray(centre[:, i]) for i in range(3)]
-        reach2 = np.maximum(np.maximum(_norm2(v0 - centre), _norm2(v1 - centre)), _norm2(v2 - centre))
-        self.reach = np.sqrt(reach2) * (1 + 1e-9) + 1e-12  # bounding-sphere radius, a hair generous
-        self.v0, self.e1, self.e2 = v0, triangles[:, 1] - v0, triangles[:, 2] - v0
+        count = len(soup)
+        self.centre = [np.empty(count) for _ in range(3)]
+        self.reach = np.empty(count)
+        for begin, end, tri in soup.blocks():
+            v0, v1, v2 = tri[:, 0], tri[:, 1], tri[:, 2]
+            centre = (v0 + v1 + v2) / 3
+            for axis in range(3):
+                self.centre[axis][begin:end] = centre[:, axis]
+            reach2 = np.maximum(np.maximum(_norm2(v0 - centre), _norm2(v1 - centre)), _norm2(v2 - centre))
+            self.reach[begin:end] = np.sqrt(reach2) * (1 + 1e-9) + 1e-12  # bounding-sphere radius, a hair generous
+        self.soup = soup
         self.double_area = double_area
         self.origins, self.directions = origins, directions
         self.o = [np.ascontiguousarray(origins[:, i]) for i in range(3)]
@@ -470,18 +769,18 @@ class _RayCaster:
         self.own_faces = own_faces
         self.min_t = min_t
 
-    def nearest(self, rays: I64, tris: I64, chunk: int = 1_000_000) -> F64:
+    def nearest(self, rays: I64, tris: npt.NDArray[np.integer]) -> F64:
         """Per ray (indexed like ``origins``), the nearest hit distance among the pairs."""
         best = np.full(len(self.origins), np.inf)
+        chunk = _PAIR_CHUNK
         for begin in range(0, len(rays), chunk):
-            r, t = rays[begin:begin + chunk], tris[begin:begin + chunk]
-            r, t = self._near(r, t)
+            r, t = self._near(rays[begin:begin + chunk], tris[begin:begin + chunk])
             dist = self._distances(r, t)
             hit = np.isfinite(dist)
             np.minimum.at(best, r[hit], dist[hit])
         return best
 
-    def _near(self, r: I64, t: I64) -> tuple[I64, I64]:
+    def _near(self, r: I64, t: npt.NDArray[np.integer]) -> tuple[I64, npt.NDArray[np.integer]]:
         """Pairs whose triangle's bounding sphere meets the ray (ahead of its origin)."""
         wx = self.centre[0].take(t) - self.o[0].take(r)
         wy = self.centre[1].take(t) - self.o[1].take(r)
@@ -492,15 +791,17 @@ class _RayCaster:
         keep &= t != self.own_faces.take(r)
         return r[keep], t[keep]
 
-    def _distances(self, r: I64, t: I64) -> F64:
+    def _distances(self, r: I64, t: npt.NDArray[np.integer]) -> F64:
         d = self.directions[r]
-        e1, e2 = self.e1[t], self.e2[t]
+        tri = self.soup.take(t)
+        v0 = tri[:, 0]
+        e1, e2 = tri[:, 1] - v0, tri[:, 2] - v0
         p = np.cross(d, e2)
         det = np.einsum("ij,ij->i", e1, p)
         tol = 1e-9
         ok = np.abs(det) > 1e-9 * self.double_area[t]
         inv = np.divide(1.0, det, out=np.zeros_like(det), where=ok)
-        s = self.origins[r] - self.v0[t]
+        s = self.origins[r] - v0
         u = np.einsum("ij,ij->i", s, p) * inv
         q = np.cross(s, e1)
         v = np.einsum("ij,ij->i", d, q) * inv
@@ -509,53 +810,134 @@ class _RayCaster:
         return np.where(ok, dist, np.inf)
 
 
-class _Grid:
-    """Triangles bucketed into a sparse uniform grid, each under every cell its
-    (dilated) bounding box touches; looked up by the cell holding a point."""
+_SMALL_SPAN = 2  # cells per axis of a triangle listed once, under its lowest cell
+# The cells whose triangles can reach a cell: the cell itself less each of these offsets. Bit i of an
+# offset's number says "one cell lower on axis i"; a triangle listed there reaches the cell when its
+# box spans two cells on each such axis, that is when its span bits include the offset's number.
+_OFFSETS = np.array([[(bits >> axis) & 1 for axis in range(3)] for bits in range(8)], dtype=np.int64)
 
-    def __init__(self, origin: F64, cell: float, dims: I64, cells: I64, starts: I64, ends: I64,
-                 tris: I64) -> None:
+
+class _Grid:
+    """The triangles under each cell of a uniform grid: those whose bounding box,
+    dilated by ``dilate``, touches the cell. A triangle whose box spans at most two
+    cells on each axis (nearly all of them) is listed once, under its lowest cell,
+    and found from the eight cells at and just below the cell looked up; a larger
+    one is listed under every cell it touches. The (ray, triangle) pairs are the same
+    as with every triangle listed under every cell it touches, in a fraction of the
+    memory and time."""
+
+    def __init__(self, origin: F64, cell: float, dims: I64, cells: npt.NDArray[np.integer], starts: I64,
+                 counts: I64, tris: I32, spans: U8) -> None:
         self.origin, self.cell, self.dims = origin, cell, dims
-        self.cells, self.starts, self.ends, self.tris = cells, starts, ends, tris
+        self.cells, self.starts, self.counts = cells, starts, counts  # the cells listing triangles, sorted
+        self.tris = tris  # the triangles listed, cell after cell
+        self.spans = spans  # per triangle: bit i set when a small triangle's box spans two cells on axis i
 
     @classmethod
-    def build(cls, triangles: F64, lo: F64, hi: F64, cell: float, *, dilate: float) -> _Grid | None:
+    def build(cls, soup: _Soup, lo: F64, hi: F64, cell: float, *, dilate: float) -> _Grid | None:
         origin = lo - cell
         dims = np.floor((hi - origin) / cell).astype(np.int64) + 2
-        t0, t1, t2 = triangles[:, 0], triangles[:, 1], triangles[:, 2]
-        first = np.floor((np.minimum(np.minimum(t0, t1), t2) - (origin + dilate)) / cell).astype(np.int64)
-        last = np.floor((np.maximum(np.maximum(t0, t1), t2) + (dilate - origin)) / cell).astype(np.int64)
-        first, last = np.clip(first, 0, dims - 1), np.clip(last, 0, dims - 1)
-        span = last - first + 1
-        per = span.prod(axis=1)
-        total = int(per.sum())
-        if total > MAX_GRID_ENTRIES:
+        if int(dims.prod()) >= 1 << 31:  # cannot happen: a cell is at least 1/1000 of the diagonal
             return None
-        owner = np.repeat(np.arange(len(triangles)), per)
-        local = np.arange(total) - np.repeat(np.cumsum(per) - per, per)
-        sx, sy = span[owner, 0], span[owner, 1]
-        ix = first[owner, 0] + local % sx
-        iy = first[owner, 1] + (local // sx) % sy
-        iz = first[owner, 2] + local // (sx * sy)
-        ids = (ix * dims[1] + iy) * dims[2] + iz
-        order = _sort_order(ids, int(dims.prod()))
-        ids, owner = ids[order], owner[order]
-        boundaries = np.flatnonzero(ids[1:] != ids[:-1]) + 1
-        starts = np.concatenate([[0], boundaries])
-        ends = np.concatenate([boundaries, [total]])
-        return cls(origin, cell, dims, ids[starts], starts, ends, owner)
+        count = len(soup)
+        coord = np.int16 if int(dims.max()) < 1 << 15 else np.int32  # fewer than ~1000 cells an axis
+        first = np.empty((count, 3), dtype=coord)
+        span = np.empty((count, 3), dtype=coord)
+        total = 0
+        low, high, top = origin + dilate, dilate - origin, dims - 1
+        for begin, end, tri in soup.blocks():
+            t0, t1, t2 = tri[:, 0], tri[:, 1], tri[:, 2]
+            f = np.clip(np.floor((np.minimum(np.minimum(t0, t1), t2) - low) / cell).astype(np.int64), 0, top)
+            g = np.clip(np.floor((np.maximum(np.maximum(t0, t1), t2) + high) / cell).astype(np.int64), 0, top)
+            g -= f - 1
+            total += int((g[:, 0] * g[:, 1] * g[:, 2]).sum())  # the entries if every cell listed its triangles
+            if total > MAX_GRID_ENTRIES:
+                return None
+            first[begin:end], span[begin:end] = f, g
+        small = (span[:, 0] <= _SMALL_SPAN) & (span[:, 1] <= _SMALL_SPAN) & (span[:, 2] <= _SMALL_SPAN)
+        spans = np.zeros(count, dtype=np.uint8)
+        for axis in range(3):
+            spans |= ((span[:, axis] == 2) & small).astype(np.uint8) << axis
+        large = np.flatnonzero(~small)
+        # sort keys, the cell in the high 32 bits and the triangle in the low ones: small triangles
+        # under their lowest cell, then large ones under every cell they touch
+        small_count = count - len(large)
+        keys = np.empty(small_count + int(span[large].astype(np.int64).prod(axis=1).sum()), dtype=np.uint64)
+        done = 0
+        for begin in range(0, count, _BLOCK):
+            listed = np.flatnonzero(small[begin:begin + _BLOCK]) + begin
+            part = keys[done:done + len(listed)]
+            part[:] = _cell_ids(first[listed], dims).astype(np.uint64) << np.uint64(32)
+            part |= listed.astype(np.uint64)
+            done += len(listed)
+        del small
+        _large_entries(first[large], span[large], large, dims, out=keys[small_count:])
+        del first, span, large
+        keys.sort()
+        cells = (keys >> np.uint64(32)).astype(np.int32)
+        tris = (keys & np.uint64(0xFFFFFFFF)).astype(np.int32)
+        del keys
+        starts = np.flatnonzero(np.concatenate([[True], cells[1:] != cells[:-1]]))
+        counts = np.diff(np.append(starts, len(cells)))
+        return cls(origin, cell, dims, cells[starts], starts, counts, tris, spans)
 
-    def candidates(self, points: F64, active: I64) -> tuple[I64, I64, I64]:
-        """(ray, triangle) pairs for rays at ``points``, and the rays still inside the grid."""
+    def locate(self, points: F64, active: I64) -> tuple[I64, tuple[I64, I64, I64, U8]]:
+        """The rays at ``points`` still inside the grid, and where their cell's triangles are
+        listed: per list, the ray, its first entry, how many entries, and the span bits an
+        entry's triangle must have to reach the cell."""
         index = np.floor((points - self.origin) / self.cell).astype(np.int64)
         inside = np.all((index >= 0) & (index < self.dims), axis=1)
         index, active = index[inside], active[inside]
-        ids = (index[:, 0] * self.dims[1] + index[:, 1]) * self.dims[2] + index[:, 2]
-        pos = np.minimum(np.searchsorted(self.cells, ids), len(self.cells) - 1)
-        found = self.cells[pos] == ids
-        rays, pos = active[found], pos[found]
-        counts = self.ends[pos] - self.starts[pos]
-        total = int(counts.sum())
-        ray_of_pair = np.repeat(rays, counts)
-        offset = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(self.starts[pos], counts)
-        return ray_of_pair, self.tris[offset], active
+        base = (index[None, :, :] - _OFFSETS[:, None, :]).reshape(-1, 3)  # offset after offset
+        ok = (base[:, 0] >= 0) & (base[:, 1] >= 0) & (base[:, 2] >= 0)
+        ids = _cell_ids(base[ok], self.dims).astype(self.cells.dtype)
+        pos = np.minimum(np.searchsorted(self.cells, ids), max(len(self.cells) - 1, 0))
+        found = np.zeros(len(ok), dtype=bool)
+        if len(self.cells):
+            found[ok] = self.cells[pos] == ids
+        at = pos[found[ok]]
+        rays = np.tile(active, len(_OFFSETS))[found]
+        needs = np.repeat(np.arange(len(_OFFSETS), dtype=np.uint8), len(active))[found]
+        return active, (rays, self.starts[at], self.counts[at], needs)
+
+    def pairs(self, lists: tuple[I64, I64, I64, U8]) -> Iterator[tuple[I64, I32]]:
+        """The (ray, triangle) pairs of the lists, a chunk at a time."""
+        rays, starts, counts, needs = lists
+        chunk = _PAIR_CHUNK
+        ends = np.cumsum(counts)
+        total = int(ends[-1]) if len(ends) else 0
+        for begin in range(0, total, chunk):
+            at = np.arange(begin, min(begin + chunk, total))
+            which = np.searchsorted(ends, at, side="right")
+            tris = self.tris[starts[which] + (at - (ends[which] - counts[which]))]
+            need = needs[which]
+            keep = (self.spans[tris] & need) == need
+            yield rays[which[keep]], tris[keep]
+
+
+def _cell_ids(index: npt.NDArray[np.integer], dims: I64) -> I64:
+    cells: I64 = (index[:, 0].astype(np.int64) * dims[1] + index[:, 1]) * dims[2] + index[:, 2]
+    return cells
+
+
+def _large_entries(first: I32, span: I32, tris: I64, dims: I64, *, out: npt.NDArray[np.uint64],
+                   chunk: int = 1 << 16) -> None:
+    """Sort keys (cell << 32 | triangle) in ``out`` for every cell each triangle's box
+    touches, made for a few triangles at a time."""
+    per = span.astype(np.int64).prod(axis=1)
+    ends = np.cumsum(per)
+    done = 0
+    while done < len(tris):
+        base = int(ends[done - 1]) if done else 0
+        stop = max(int(np.searchsorted(ends, base + chunk, side="right")), done + 1)  # about ``chunk`` entries
+        f, s, p = first[done:stop].astype(np.int64), span[done:stop].astype(np.int64), per[done:stop]
+        owner = np.repeat(np.arange(stop - done), p)
+        local = np.arange(int(p.sum())) - np.repeat(np.cumsum(p) - p, p)
+        sx, sy = s[owner, 0], s[owner, 1]
+        ix = f[owner, 0] + local % sx
+        iy = f[owner, 1] + (local // sx) % sy
+        iz = f[owner, 2] + local // (sx * sy)
+        keys = out[base:base + len(owner)]
+        keys[:] = ((ix * dims[1] + iy) * dims[2] + iz).astype(np.uint64) << np.uint64(32)
+        keys |= tris[done:stop][owner].astype(np.uint64)
+        done = stop

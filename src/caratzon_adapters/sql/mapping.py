@@ -7,15 +7,22 @@ column is read through plain SQL.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
+import cattrs
 from sqlalchemy import RowMapping
 
+from caratzon_adapters.sql.tables import GEMSTONE_BITS, METAL_BITS
 from caratzon_core.accounts import DesignerProfile, Language, Role, User, UserStatus
 from caratzon_core.audit import AuditEntry, ChainHead, Checkpoint
+from caratzon_core.consent import ConsentRecord, EngagementEvent
 from caratzon_core.credentials import ApiToken, LoginAttempt, ThrottleKey
+from caratzon_core.designs import Asset, AssetKind, Category, Design, DesignStatus, Dimensions, Gemstone, Visibility
+from caratzon_core.geometry import CadAnalysis
+from caratzon_core.money import Money
 from caratzon_core.privacy import PolicyAcceptance, PolicyVersion
 
 Row = RowMapping | Mapping[str, Any]
@@ -230,3 +237,200 @@ def checkpoint_from_row(row: Row) -> Checkpoint:
         pruned_at=utc(row["pruned_at"]),
         signature=row["signature"],
     )
+
+
+# -- designs, assets, consent and engagement (issue #3) ----------------------------
+
+
+def _json_converter() -> cattrs.Converter:
+    """The converter for this adapter's JSON columns: Decimals as strings (exact on
+    both databases, whatever their JSON number handling), enums as their values,
+    tuples as lists; unknown keys refused so a drifted row fails loudly."""
+    converter = cattrs.Converter(forbid_extra_keys=True)
+    converter.register_unstructure_hook(Decimal, str)
+    converter.register_structure_hook(Decimal, lambda value, _: Decimal(str(value)))
+    return converter
+
+
+JSON_CONVERTER = _json_converter()
+
+
+def analysis_to_json(analysis: CadAnalysis | None) -> dict[str, Any] | None:
+    if analysis is None:
+        return None
+    unstructured: dict[str, Any] = JSON_CONVERTER.unstructure(analysis)
+    return unstructured
+
+
+def analysis_from_json(raw: Mapping[str, Any] | None) -> CadAnalysis | None:
+    return None if raw is None else JSON_CONVERTER.structure(raw, CadAnalysis)
+
+
+def gemstones_to_json(gemstones: tuple[Gemstone, ...]) -> list[dict[str, Any]]:
+    unstructured: list[dict[str, Any]] = JSON_CONVERTER.unstructure(gemstones, tuple[Gemstone, ...])
+    return unstructured
+
+
+def gemstones_from_json(raw: list[Any] | None) -> tuple[Gemstone, ...]:
+    return JSON_CONVERTER.structure(raw or [], tuple[Gemstone, ...])
+
+
+def search_text(design: Design, designer_name: str) -> str:
+    """What the catalog's text search looks through: title, description, tags and the
+    designer's name, one per line."""
+    return "\n".join([design.title, design.description, " ".join(design.tags), designer_name])
+
+
+def mask(codes: Iterable[str], bits: Mapping[str, int], what: str) -> int:
+    """The bit mask of ``codes`` (see ``tables.METAL_BITS`` / ``tables.GEMSTONE_BITS``)."""
+    value = 0
+    for code in codes:
+        if code not in bits:
+            raise ValueError(f"no catalog bit for {what} {code!r}: add it to caratzon_adapters.sql.tables")
+        value |= 1 << bits[code]
+    return value
+
+
+def design_to_row(design: Design) -> dict[str, Any]:
+    price = design.price_guidance
+    return {
+        "id": design.id,
+        "designer_id": design.designer_id,
+        "title": design.title,
+        "description": design.description,
+        "category": design.category.value,
+        "metals": list(design.metals),
+        "gemstones": gemstones_to_json(design.gemstones),
+        "tags": list(design.tags),
+        "width_mm": design.dimensions.width_mm,
+        "height_mm": design.dimensions.height_mm,
+        "depth_mm": design.dimensions.depth_mm,
+        "price_minor": None if price is None else price.amount_minor,
+        "price_currency": None if price is None else price.currency,
+        "status": design.status.value,
+        "created_at": design.created_at,
+        "updated_at": design.updated_at,
+        "published_at": design.published_at,
+        "withdrawn_at": design.withdrawn_at,
+        "removed_at": design.removed_at,
+    }
+
+
+def catalog_entry(design: Design, *, designer_name: str) -> dict[str, Any]:
+    """The design's row in ``catalog_entries`` (without the counters)."""
+    if design.published_at is None:
+        raise ValueError(f"published design {design.id} has no published_at")
+    price = design.price_guidance
+    return {
+        "design_id": design.id,
+        "designer_id": design.designer_id,
+        "category": design.category.value,
+        "metal_mask": mask(design.metals, METAL_BITS, "metal"),
+        "gem_mask": mask((g.type for g in design.gemstones), GEMSTONE_BITS, "gemstone"),
+        "published_at": design.published_at,
+        "price_minor": None if price is None else price.amount_minor,
+        "price_currency": None if price is None else price.currency,
+        "search_text": search_text(design, designer_name),
+    }
+
+
+def design_from_row(row: Row) -> Design:
+    currency = row["price_currency"]
+    return Design(
+        id=row["id"],
+        designer_id=row["designer_id"],
+        title=row["title"],
+        description=row["description"],
+        category=Category(row["category"]),
+        metals=tuple(row["metals"] or ()),
+        gemstones=gemstones_from_json(row["gemstones"]),
+        dimensions=Dimensions(
+            width_mm=row["width_mm"],
+            height_mm=row["height_mm"],
+            depth_mm=row["depth_mm"],
+        ),
+        tags=tuple(row["tags"] or ()),
+        price_guidance=None if currency is None else Money(int(row["price_minor"]), currency),
+        status=DesignStatus(row["status"]),
+        created_at=utc(row["created_at"]),
+        updated_at=utc(row["updated_at"]),
+        published_at=utc_or_none(row["published_at"]),
+        withdrawn_at=utc_or_none(row["withdrawn_at"]),
+        removed_at=utc_or_none(row["removed_at"]),
+    )
+
+
+def asset_to_row(asset: Asset) -> dict[str, Any]:
+    return {
+        "id": asset.id,
+        "design_id": asset.design_id,
+        "kind": asset.kind.value,
+        "visibility": asset.visibility.value,
+        "blob_key": asset.blob_key,
+        "filename": asset.filename,
+        "content_type": asset.content_type,
+        "size": asset.size,
+        "sha256": asset.sha256,
+        "analysis": analysis_to_json(asset.analysis),
+        "thumbnail_key": asset.thumbnail_key,
+        "width_px": asset.width_px,
+        "height_px": asset.height_px,
+        "created_at": asset.created_at,
+    }
+
+
+def asset_from_row(row: Row) -> Asset:
+    return Asset(
+        id=row["id"],
+        design_id=row["design_id"],
+        kind=AssetKind(row["kind"]),
+        visibility=Visibility(row["visibility"]),
+        blob_key=row["blob_key"],
+        filename=row["filename"],
+        content_type=row["content_type"],
+        size=int(row["size"]),
+        sha256=row["sha256"],
+        created_at=utc(row["created_at"]),
+        analysis=analysis_from_json(row["analysis"]),
+        thumbnail_key=row["thumbnail_key"],
+        width_px=row["width_px"],
+        height_px=row["height_px"],
+    )
+
+
+def consent_to_row(record: ConsentRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "visitor_id": record.visitor_id,
+        "user_id": record.user_id,
+        "notice_version": record.notice_version,
+        "analytics": record.analytics,
+        "at": record.at,
+        "client_address": record.client_address,
+        "user_agent": record.user_agent,
+    }
+
+
+def consent_from_row(row: Row) -> ConsentRecord:
+    return ConsentRecord(
+        id=row["id"],
+        visitor_id=row["visitor_id"],
+        user_id=row["user_id"],
+        notice_version=row["notice_version"],
+        analytics=bool(row["analytics"]),
+        at=utc(row["at"]),
+        client_address=row["client_address"],
+        user_agent=row["user_agent"],
+    )
+
+
+def event_to_row(event: EngagementEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "design_id": event.design_id,
+        "kind": event.kind.value,
+        "at": event.at,
+        "visitor_id": event.visitor_id,
+        "user_id": event.user_id,
+        "scroll_depth": event.scroll_depth,
+    }

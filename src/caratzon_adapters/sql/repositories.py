@@ -10,28 +10,55 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Date,
+    Table,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from caratzon_adapters.sql import mapping
 from caratzon_adapters.sql.tables import (
     SINGLETON_ID,
     api_tokens,
+    assets,
     audit_checkpoint,
     audit_head,
     audit_log,
+    catalog_entries,
+    catalog_facet_counts,
+    consents,
+    design_stats,
+    design_tags,
     designer_profiles,
+    designs,
+    engagement_events,
     login_attempts,
+    pending_blobs,
     policy_acceptances,
     policy_versions,
+    saved_designs,
     users,
 )
 from caratzon_core.accounts import DesignerProfile, User
 from caratzon_core.audit import AuditEntry, ChainHead, Checkpoint
+from caratzon_core.consent import ConsentRecord, DailyEngagement, EngagementEvent, EventKind, median
 from caratzon_core.credentials import ApiToken, LoginAttempt, ThrottleKey
+from caratzon_core.designs import Asset, Design, DesignStatus
 from caratzon_core.errors import Conflict, NotFound
 from caratzon_core.privacy import PolicyAcceptance, PolicyVersion
 
@@ -83,6 +110,7 @@ class SqlUserRepository:
 
     def update(self, user: User) -> None:
         row = mapping.user_to_row(user)
+        old_name = self._conn.execute(select(users.c.name).where(users.c.id == user.id)).scalar_one_or_none()
         stmt = update(users).where(users.c.id == user.id).values({k: v for k, v in row.items() if k != "id"})
         try:
             with self._conn.begin_nested():
@@ -93,6 +121,8 @@ class SqlUserRepository:
             raise
         if result.rowcount == 0:
             raise NotFound("No such account.")
+        if old_name is not None and old_name != user.name:
+            refresh_search_text(self._conn, user.id, user.name)  # the catalog finds designers by name
 
     def list(self, *, limit: int = 1000, offset: int = 0) -> builtins.list[User]:
         stmt = select(users).order_by(users.c.created_at, users.c.id).limit(limit).offset(offset)
@@ -279,3 +309,346 @@ class SqlAuditRepository:
         )
         rows = self._conn.execute(stmt).mappings().all()
         return [mapping.entry_from_row(r) for r in reversed(rows)]
+
+
+# -- designs and assets (issue #3) ------------------------------------------------------
+
+
+def _replace_tags(conn: Connection, design: Design) -> None:
+    """The normalised tags the catalog's tag filter reads, replaced wholesale (two
+    set-based statements)."""
+    conn.execute(delete(design_tags).where(design_tags.c.design_id == design.id))
+    tags = list(dict.fromkeys(design.tags))
+    if tags:
+        conn.execute(insert(design_tags), [{"design_id": design.id, "tag": t} for t in tags])
+
+
+def _sync_catalog(conn: Connection, design: Design, designer_name: str) -> None:
+    """Keep the design's ``catalog_entries`` row in step, present (with the current
+    counters) exactly while the design is published, and ``catalog_facet_counts`` with it."""
+    entries = catalog_entries
+    facet_key = (entries.c.category, entries.c.metal_mask, entries.c.gem_mask)
+    before = conn.execute(select(*facet_key).where(entries.c.design_id == design.id)).first()
+    after: tuple[str, int, int] | None = None
+    if design.status is not DesignStatus.PUBLISHED:
+        if before is not None:
+            conn.execute(delete(entries).where(entries.c.design_id == design.id))
+    else:
+        row = mapping.catalog_entry(design, designer_name=designer_name)
+        after = (row["category"], row["metal_mask"], row["gem_mask"])
+        if before is not None:
+            conn.execute(update(entries).where(entries.c.design_id == design.id).values(row))
+        else:
+            stats = design_stats
+            columns = [literal(v, entries.c[k].type) for k, v in row.items()]
+            counters = select(*columns, stats.c.views, stats.c.saves).where(stats.c.design_id == design.id)
+            conn.execute(insert(entries).from_select([*row, "views", "saves"], counters))
+    old = None if before is None else (str(before[0]), int(before[1]), int(before[2]))
+    if old != after:
+        # in key order, so two transactions moving designs between the same two
+        # combinations lock the rows in the same order (PostgreSQL)
+        changes = [(key, -1) for key in [old] if key] + [(key, 1) for key in [after] if key]
+        for key, delta in sorted(changes):
+            _count_facet(conn, key, delta)
+
+
+def _count_facet(conn: Connection, key: tuple[str, int, int], delta: int) -> None:
+    counts = catalog_facet_counts
+    category, metal_mask, gem_mask = key
+    if delta < 0:  # the row exists (it counted this design); CHECK refuses a negative candidate row
+        where = (counts.c.category == category, counts.c.metal_mask == metal_mask, counts.c.gem_mask == gem_mask)
+        conn.execute(update(counts).where(*where).values(designs=counts.c.designs + delta))
+        return
+    values = {"category": category, "metal_mask": metal_mask, "gem_mask": gem_mask, "designs": delta}
+    stmt = _upsert_insert(conn, counts).values(values)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["category", "metal_mask", "gem_mask"],
+            set_={"designs": counts.c.designs + stmt.excluded.designs},
+        )
+    )
+
+
+def facet_counts_from_entries(conn: Connection) -> dict[tuple[str, int, int], int]:
+    """``catalog_facet_counts`` as it should be, counted from ``catalog_entries``."""
+    e = catalog_entries
+    stmt = select(e.c.category, e.c.metal_mask, e.c.gem_mask, func.count()).group_by(
+        e.c.category, e.c.metal_mask, e.c.gem_mask
+    )
+    return {(str(c), int(m), int(g)): int(n) for c, m, g, n in conn.execute(stmt)}
+
+
+def rebuild_catalog_facet_counts(conn: Connection) -> int:
+    """Recount ``catalog_facet_counts`` from ``catalog_entries`` (one set-based INSERT ...
+    SELECT ... GROUP BY), e.g. after loading entries in bulk; returns the combinations."""
+    e, counts = catalog_entries, catalog_facet_counts
+    conn.execute(delete(counts))
+    grouped = select(e.c.category, e.c.metal_mask, e.c.gem_mask, func.count()).group_by(
+        e.c.category, e.c.metal_mask, e.c.gem_mask
+    )
+    conn.execute(insert(counts).from_select(["category", "metal_mask", "gem_mask", "designs"], grouped))
+    return int(conn.execute(select(func.count()).select_from(counts)).scalar_one())
+
+
+class SqlDesignRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, design: Design) -> None:
+        try:
+            with self._conn.begin_nested():
+                self._conn.execute(insert(designs).values(mapping.design_to_row(design)))
+        except IntegrityError:
+            if self._conn.execute(select(designs.c.id).where(designs.c.id == design.id)).first() is not None:
+                raise Conflict("A design with this id exists already.") from None
+            raise
+        self._conn.execute(insert(design_stats).values(design_id=design.id, views=0, saves=0))
+        _replace_tags(self._conn, design)
+        if design.status is DesignStatus.PUBLISHED:
+            _sync_catalog(self._conn, design, self._designer_name(design.designer_id))
+
+    def get(self, design_id: str) -> Design | None:
+        row = self._conn.execute(select(designs).where(designs.c.id == design_id)).mappings().first()
+        return None if row is None else mapping.design_from_row(row)
+
+    def update(self, design: Design) -> None:
+        values = {k: v for k, v in mapping.design_to_row(design).items() if k != "id"}
+        result = self._conn.execute(update(designs).where(designs.c.id == design.id).values(values))
+        if result.rowcount == 0:
+            raise NotFound("No such design.")
+        _replace_tags(self._conn, design)
+        name = self._designer_name(design.designer_id) if design.status is DesignStatus.PUBLISHED else ""
+        _sync_catalog(self._conn, design, name)
+
+    def list_by_designer(self, designer_id: str) -> builtins.list[Design]:
+        stmt = (
+            select(designs)
+            .where(designs.c.designer_id == designer_id)
+            .order_by(designs.c.created_at.desc(), designs.c.id.desc())
+        )
+        return [mapping.design_from_row(r) for r in self._conn.execute(stmt).mappings()]
+
+    def _designer_name(self, designer_id: str) -> str:
+        name = self._conn.execute(select(users.c.name).where(users.c.id == designer_id)).scalar_one_or_none()
+        return "" if name is None else str(name)
+
+
+def refresh_search_text(conn: Connection, designer_id: str, designer_name: str) -> None:
+    """Re-derive the catalog text of the designer's published designs after a change
+    of name (the catalog finds designs by their designer's name)."""
+    stmt = select(designs).join(catalog_entries, catalog_entries.c.design_id == designs.c.id)
+    rows = conn.execute(stmt.where(designs.c.designer_id == designer_id)).mappings().all()
+    if rows:
+        entries = catalog_entries
+        change = update(entries).where(entries.c.design_id == bindparam("b_design_id"))
+        conn.execute(
+            change.values(search_text=bindparam("b_text")),
+            [
+                {"b_design_id": r["id"], "b_text": mapping.search_text(mapping.design_from_row(r), designer_name)}
+                for r in rows
+            ],
+        )
+
+
+class SqlAssetRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, asset: Asset) -> None:
+        try:
+            with self._conn.begin_nested():
+                self._conn.execute(insert(assets).values(mapping.asset_to_row(asset)))
+        except IntegrityError:
+            if self.get(asset.id) is not None:
+                raise Conflict("An asset with this id exists already.") from None
+            taken = select(assets.c.id).where(assets.c.blob_key == asset.blob_key)
+            if self._conn.execute(taken).first() is not None:
+                raise Conflict("An asset with this blob key exists already.") from None
+            raise
+
+    def get(self, asset_id: str) -> Asset | None:
+        row = self._conn.execute(select(assets).where(assets.c.id == asset_id)).mappings().first()
+        return None if row is None else mapping.asset_from_row(row)
+
+    def list_for_design(self, design_id: str) -> builtins.list[Asset]:
+        stmt = select(assets).where(assets.c.design_id == design_id).order_by(assets.c.created_at, assets.c.id)
+        return [mapping.asset_from_row(r) for r in self._conn.execute(stmt).mappings()]
+
+    def delete(self, asset_id: str) -> None:
+        self._conn.execute(delete(assets).where(assets.c.id == asset_id))
+
+
+class SqlPendingBlobRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, key: str, at: datetime) -> None:
+        _upsert(self._conn, pending_blobs, {"key": key, "at": at}, ["key"])
+
+    def remove(self, key: str) -> None:
+        self._conn.execute(delete(pending_blobs).where(pending_blobs.c.key == key))
+
+    def older_than(self, at: datetime, *, limit: int = 1000) -> builtins.list[str]:
+        stmt = (
+            select(pending_blobs.c.key)
+            .where(pending_blobs.c.at < at)
+            .order_by(pending_blobs.c.at, pending_blobs.c.key)
+            .limit(limit)
+        )
+        return [str(k) for k in self._conn.execute(stmt).scalars()]
+
+
+class SqlSavedDesignRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def save(self, user_id: str, design_id: str, at: datetime) -> bool:
+        values = {"user_id": user_id, "design_id": design_id, "at": at}
+        return _insert_if_absent(self._conn, saved_designs, values, ["user_id", "design_id"])
+
+    def unsave(self, user_id: str, design_id: str) -> bool:
+        stmt = delete(saved_designs).where(saved_designs.c.user_id == user_id, saved_designs.c.design_id == design_id)
+        return bool(self._conn.execute(stmt).rowcount)
+
+    def is_saved(self, user_id: str, design_id: str) -> bool:
+        stmt = select(saved_designs.c.at).where(
+            saved_designs.c.user_id == user_id, saved_designs.c.design_id == design_id
+        )
+        return self._conn.execute(stmt).first() is not None
+
+    def list_for_user(self, user_id: str) -> builtins.list[str]:
+        stmt = (
+            select(saved_designs.c.design_id)
+            .where(saved_designs.c.user_id == user_id)
+            .order_by(saved_designs.c.at.desc(), saved_designs.c.design_id.desc())
+        )
+        return [str(d) for d in self._conn.execute(stmt).scalars()]
+
+
+def _upsert_insert(conn: Connection, table: Table) -> Any:
+    """The dialect's INSERT, which knows ``ON CONFLICT`` (PostgreSQL and SQLite only)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table)
+
+
+def _insert_if_absent(conn: Connection, table: Table, values: Mapping[str, Any], key: builtins.list[str]) -> bool:
+    """INSERT unless a row with the same ``key`` exists; True when it inserted."""
+    if conn.dialect.name in ("postgresql", "sqlite"):
+        stmt = _upsert_insert(conn, table).values(dict(values)).on_conflict_do_nothing(index_elements=key)
+        # RETURNING, not rowcount: INSERT rowcount is not reported through every driver.
+        return conn.execute(stmt.returning(table.c[key[0]])).first() is not None
+    where = [table.c[k] == values[k] for k in key]
+    if conn.execute(select(*[table.c[k] for k in key]).where(*where)).first() is not None:
+        return False
+    conn.execute(insert(table).values(dict(values)))
+    return True
+
+
+# -- consent and engagement ---------------------------------------------------------------
+
+
+class SqlConsentRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, record: ConsentRecord) -> None:
+        self._conn.execute(insert(consents).values(mapping.consent_to_row(record)))
+
+    def latest(self, visitor_id: str | None, user_id: str | None) -> ConsentRecord | None:
+        who: builtins.list[ColumnElement[bool]] = []
+        if visitor_id is not None:
+            who.append(consents.c.visitor_id == visitor_id)
+        if user_id is not None:
+            who.append(consents.c.user_id == user_id)
+        if not who:
+            return None
+        stmt = select(consents).where(or_(*who)).order_by(consents.c.at.desc(), consents.c.id.desc()).limit(1)
+        row = self._conn.execute(stmt).mappings().first()
+        return None if row is None else mapping.consent_from_row(row)
+
+    def for_user(self, user_id: str) -> builtins.list[ConsentRecord]:
+        stmt = select(consents).where(consents.c.user_id == user_id).order_by(consents.c.at, consents.c.id)
+        return [mapping.consent_from_row(r) for r in self._conn.execute(stmt).mappings()]
+
+
+class SqlEngagementRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, event: EngagementEvent) -> None:
+        self._conn.execute(insert(engagement_events).values(mapping.event_to_row(event)))
+        views = int(event.kind is EventKind.VIEW)
+        saves = int(event.kind is EventKind.SAVE)
+        if views or saves:
+            self._bump(event.design_id, views=views, saves=saves)
+            entries = catalog_entries  # the catalog's copy, if the design is listed
+            self._conn.execute(
+                update(entries)
+                .where(entries.c.design_id == event.design_id)
+                .values(views=entries.c.views + views, saves=entries.c.saves + saves)
+            )
+
+    def _bump(self, design_id: str, *, views: int, saves: int) -> None:
+        """UPSERT: the row normally exists (written with the design)."""
+        stats = design_stats
+        values = {"design_id": design_id, "views": views, "saves": saves}
+        if self._conn.dialect.name in ("postgresql", "sqlite"):
+            stmt = _upsert_insert(self._conn, stats).values(values)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["design_id"],
+                set_={"views": stats.c.views + stmt.excluded.views, "saves": stats.c.saves + stmt.excluded.saves},
+            )
+            self._conn.execute(stmt)
+            return
+        bumped = update(stats).where(stats.c.design_id == design_id).values(
+            views=stats.c.views + views, saves=stats.c.saves + saves
+        )
+        if self._conn.execute(bumped).rowcount == 0:
+            self._conn.execute(insert(stats).values(values))
+
+    def daily(self, design_id: str, since: date, until: date) -> builtins.list[DailyEngagement]:
+        """Days ``since`` to ``until`` inclusive; two set-based queries (counts, then
+        the scroll depths whose median the core's rule computes)."""
+        e = engagement_events
+        start = datetime.combine(since, time(0), tzinfo=UTC)
+        end = datetime.combine(until + timedelta(days=1), time(0), tzinfo=UTC)
+        day = _utc_day(self._conn, e.c.at).label("day")
+        in_range = [e.c.design_id == design_id, e.c.at >= start, e.c.at < end]
+        counts = (
+            select(
+                day,
+                func.sum(case((e.c.kind == EventKind.VIEW.value, 1), else_=0)),
+                func.sum(case((e.c.kind == EventKind.SAVE.value, 1), else_=0)),
+            )
+            .where(*in_range)
+            .group_by(day)
+        )
+        depths = select(day, e.c.scroll_depth).where(
+            *in_range, e.c.kind == EventKind.SCROLL.value, e.c.scroll_depth.is_not(None)
+        )
+        scrolls: dict[date, builtins.list[int]] = {}
+        for d, depth in self._conn.execute(depths):
+            scrolls.setdefault(mapping.as_date(d), []).append(int(depth))
+        result = [
+            DailyEngagement(
+                design_id=design_id,
+                day=mapping.as_date(d),
+                views=int(v or 0),
+                saves=int(s or 0),
+                median_scroll_depth=median(scrolls.get(mapping.as_date(d), [])),
+            )
+            for d, v, s in self._conn.execute(counts)
+        ]
+        return sorted(result, key=lambda r: r.day)
+
+
+def _utc_day(conn: Connection, at: ColumnElement[datetime]) -> ColumnElement[Any]:
+    """The UTC calendar day of a stored time (SQLite stores UTC wall-clock text)."""
+    if conn.dialect.name == "postgresql":
+        return cast(func.timezone("UTC", at), Date)
+    return func.substr(at, 1, 10)

@@ -8,6 +8,7 @@ compares a migrated database with this metadata so the two cannot drift apart.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
@@ -31,7 +33,9 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator
 
 from caratzon_core.accounts import Language, Role, UserStatus
+from caratzon_core.consent import EventKind
 from caratzon_core.credentials import ThrottleKey
+from caratzon_core.designs import AssetKind, Category, DesignStatus, Visibility
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -200,4 +204,234 @@ audit_checkpoint = Table(
     Column("pruned_at", UtcDateTime(), nullable=False),
     Column("signature", String(255), nullable=False),
     CheckConstraint(f"id = {SINGLETON_ID}", name="single_row"),
+)
+
+
+# -- designs and the catalog (issue #3) -----------------------------------------------
+
+
+class ExactNumeric(TypeDecorator[Decimal]):
+    """``NUMERIC`` that hands back the Decimal it was given, trailing zeros aside.
+
+    PostgreSQL stores an unconstrained NUMERIC exactly. SQLite has no decimal type:
+    SQLAlchemy passes the value through a float and pads it to ten places; here the
+    float's shortest repr is read back instead, so ``Decimal("17.32")`` returns as
+    ``Decimal("17.32")`` rather than ``Decimal("17.3200000000")``. (Figures with more
+    than 15 significant digits would lose precision on SQLite; dimensions have few.)
+    """
+
+    impl = Numeric()
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        result = value if isinstance(value, Decimal) else Decimal(str(value))
+        if dialect.name == "sqlite":
+            result = Decimal(str(float(result)))  # undo the padding to ten places
+            if result == result.to_integral_value():
+                result = result.quantize(Decimal(1))
+        return result
+
+
+CATEGORY_VALUES = [c.value for c in Category]
+DESIGN_STATUS_VALUES = [s.value for s in DesignStatus]
+ASSET_KIND_VALUES = [k.value for k in AssetKind]
+VISIBILITY_VALUES = [v.value for v in Visibility]
+EVENT_KIND_VALUES = [k.value for k in EventKind]
+
+designs = Table(
+    "designs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("designer_id", String(36), ForeignKey("users.id"), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("category", String(16), nullable=False),
+    Column("metals", JSON, nullable=False),
+    Column("gemstones", JSON, nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("width_mm", ExactNumeric(), nullable=True),
+    Column("height_mm", ExactNumeric(), nullable=True),
+    Column("depth_mm", ExactNumeric(), nullable=True),
+    Column("price_minor", BigInteger, nullable=True),
+    Column("price_currency", String(3), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("published_at", UtcDateTime(), nullable=True),
+    Column("withdrawn_at", UtcDateTime(), nullable=True),
+    Column("removed_at", UtcDateTime(), nullable=True),
+    CheckConstraint(_one_of("category", CATEGORY_VALUES), name="category"),
+    CheckConstraint(_one_of("status", DESIGN_STATUS_VALUES), name="status"),
+    CheckConstraint(
+        "(price_minor IS NULL AND price_currency IS NULL) OR (price_minor IS NOT NULL AND price_currency IS NOT NULL)",
+        name="price_complete",
+    ),
+    Index(None, "designer_id", "created_at"),
+)
+
+# Normalised tags, for the catalog's "all these tags" filter.
+design_tags = Table(
+    "design_tags",
+    metadata,
+    Column("design_id", String(36), ForeignKey("designs.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag", String(64), primary_key=True),
+    Index(None, "tag", "design_id"),
+)
+
+# One row per design (any status), written with the design (0, 0) and bumped by every
+# view and save event in the event's own transaction: the counters survive a design's
+# withdrawal and come back with it. ``catalog_entries`` carries a copy for sorting.
+design_stats = Table(
+    "design_stats",
+    metadata,
+    Column("design_id", String(36), ForeignKey("designs.id", ondelete="CASCADE"), primary_key=True),
+    Column("views", BigInteger, nullable=False),
+    Column("saves", BigInteger, nullable=False),
+    CheckConstraint("views >= 0 AND saves >= 0", name="not_negative"),
+    Index(None, "views", "design_id"),
+    Index(None, "saves", "design_id"),
+)
+
+# Bit positions of metals and gemstone types in ``catalog_entries``' masks. Frozen
+# here, not derived from the core's lists, so reordering those can never reinterpret
+# stored masks: new codes take the next free bit (a test checks every code has one).
+METAL_BITS: dict[str, int] = {
+    code: bit
+    for bit, code in enumerate(
+        ["18k_yellow", "18k_white", "18k_rose", "14k_yellow", "14k_white", "14k_rose", "platinum_950",
+         "sterling_silver"]
+    )
+}
+GEMSTONE_BITS: dict[str, int] = {
+    code: bit
+    for bit, code in enumerate(
+        ["diamond", "sapphire", "ruby", "emerald", "pearl", "spinel", "tourmaline", "topaz", "aquamarine",
+         "amethyst", "garnet", "opal", "tanzanite", "morganite", "peridot", "citrine", "jade", "moissanite", "other"]
+    )
+}
+
+# The catalog's read model: one narrow row per *published* design, written by the
+# repositories in the same transaction as the design (and its view/save counters).
+# Everything a search filters, sorts and counts is in this one row, so a search never
+# joins or reads the wide ``designs`` rows until it has its page of ids: metals and
+# gemstone types as bit masks (``METAL_BITS``, ``GEMSTONE_BITS``), the sort keys, and
+# ``search_text`` (title, description, tags and the designer's name).
+#
+# Full-text search on ``search_text`` differs by dialect and is created by migration
+# 0002, not declared here: SQLite gets the FTS5 table ``catalog_fts`` (external
+# content = this table, rowid = ``seq``, kept in step by triggers); PostgreSQL a stored
+# generated ``search_vector`` (``strip(to_tsvector('english', search_text))``) with a
+# GIN index. The migration test knows to expect exactly these objects.
+catalog_entries = Table(
+    "catalog_entries",
+    metadata,
+    Column("seq", AutoId, primary_key=True, autoincrement=True),  # SQLite: the FTS5 rowid
+    Column("design_id", String(36), ForeignKey("designs.id", ondelete="CASCADE"), nullable=False),
+    Column("designer_id", String(36), nullable=False),
+    Column("category", String(16), nullable=False),
+    Column("metal_mask", Integer, nullable=False),
+    Column("gem_mask", Integer, nullable=False),
+    Column("published_at", UtcDateTime(), nullable=False),
+    Column("price_minor", BigInteger, nullable=True),
+    Column("price_currency", String(3), nullable=True),
+    Column("views", BigInteger, nullable=False),
+    Column("saves", BigInteger, nullable=False),
+    Column("search_text", Text, nullable=False),
+    UniqueConstraint("design_id"),
+    # one index per sort, and the same behind an equality on category
+    Index(None, "published_at", "design_id"),
+    Index(None, "views", "design_id"),
+    Index(None, "saves", "design_id"),
+    Index(None, "category", "published_at", "design_id"),
+    Index(None, "category", "views", "design_id"),
+    Index(None, "category", "saves", "design_id"),
+    Index(None, "price_currency", "price_minor", "design_id"),
+    Index(None, "designer_id", "published_at", "design_id"),
+)
+
+# How many catalog entries have each (category, metal mask, gemstone mask): kept with
+# ``catalog_entries`` by the repositories, so the facets of a search without text,
+# designer, tags or price (the front page, browsing by category or metal) add up a
+# few hundred rows instead of counting every published design.
+catalog_facet_counts = Table(
+    "catalog_facet_counts",
+    metadata,
+    Column("category", String(16), primary_key=True),
+    Column("metal_mask", Integer, primary_key=True),
+    Column("gem_mask", Integer, primary_key=True),
+    Column("designs", BigInteger, nullable=False),
+    CheckConstraint("designs >= 0", name="not_negative"),
+)
+
+assets = Table(
+    "assets",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("design_id", String(36), ForeignKey("designs.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("visibility", String(16), nullable=False),
+    Column("blob_key", String(255), nullable=False),
+    Column("filename", String(255), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("analysis", JSON, nullable=True),
+    Column("thumbnail_key", String(255), nullable=True),
+    Column("width_px", Integer, nullable=True),
+    Column("height_px", Integer, nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("blob_key"),
+    CheckConstraint(_one_of("kind", ASSET_KIND_VALUES), name="kind"),
+    CheckConstraint(_one_of("visibility", VISIBILITY_VALUES), name="visibility"),
+    CheckConstraint("size >= 0", name="size_not_negative"),
+    Index(None, "design_id", "created_at", "id"),
+)
+
+pending_blobs = Table(
+    "pending_blobs",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("at", UtcDateTime(), nullable=False),
+    Index(None, "at"),
+)
+
+saved_designs = Table(
+    "saved_designs",
+    metadata,
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("design_id", String(36), ForeignKey("designs.id", ondelete="CASCADE"), primary_key=True),
+    Column("at", UtcDateTime(), nullable=False),
+    Index(None, "user_id", "at"),
+)
+
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("visitor_id", String(64), nullable=False),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("notice_version", String(32), nullable=False),
+    Column("analytics", Boolean, nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("client_address", String(64), nullable=True),
+    Column("user_agent", String(300), nullable=True),
+    Index(None, "visitor_id", "at"),
+    Index(None, "user_id", "at"),
+)
+
+engagement_events = Table(
+    "engagement_events",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("design_id", String(36), ForeignKey("designs.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("visitor_id", String(64), nullable=False),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("scroll_depth", Integer, nullable=True),
+    CheckConstraint(_one_of("kind", EVENT_KIND_VALUES), name="kind"),
+    CheckConstraint("scroll_depth IS NULL OR (scroll_depth >= 0 AND scroll_depth <= 100)", name="scroll_depth"),
+    Index(None, "design_id", "at"),
 )

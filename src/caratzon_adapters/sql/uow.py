@@ -16,19 +16,33 @@ from typing import TYPE_CHECKING, Self
 
 from sqlalchemy import Connection, Engine
 
+from caratzon_adapters.sql.catalog import SqlCatalogReader
 from caratzon_adapters.sql.repositories import (
+    SqlAssetRepository,
     SqlAuditRepository,
+    SqlConsentRepository,
+    SqlDesignRepository,
+    SqlEngagementRepository,
     SqlLoginAttemptRepository,
+    SqlPendingBlobRepository,
     SqlPolicyRepository,
     SqlProfileRepository,
+    SqlSavedDesignRepository,
     SqlTokenRepository,
     SqlUserRepository,
 )
 from caratzon_core.ports import (
+    AssetRepository,
     AuditRepository,
+    CatalogReader,
+    ConsentRepository,
+    DesignRepository,
+    EngagementRepository,
     LoginAttemptRepository,
+    PendingBlobRepository,
     PolicyRepository,
     ProfileRepository,
+    SavedDesignRepository,
     TokenRepository,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -43,6 +57,13 @@ class SqlUnitOfWork:
     login_attempts: LoginAttemptRepository
     policies: PolicyRepository
     audit: AuditRepository
+    designs: DesignRepository
+    assets: AssetRepository
+    pending_blobs: PendingBlobRepository
+    saved: SavedDesignRepository
+    consents: ConsentRepository
+    engagement: EngagementRepository
+    catalog: CatalogReader
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -71,6 +92,13 @@ class SqlUnitOfWork:
         self.login_attempts = SqlLoginAttemptRepository(conn)
         self.policies = SqlPolicyRepository(conn)
         self.audit = SqlAuditRepository(conn)
+        self.designs = SqlDesignRepository(conn)
+        self.assets = SqlAssetRepository(conn)
+        self.pending_blobs = SqlPendingBlobRepository(conn)
+        self.saved = SqlSavedDesignRepository(conn)
+        self.consents = SqlConsentRepository(conn)
+        self.engagement = SqlEngagementRepository(conn)
+        self.catalog = SqlCatalogReader(conn)
         return self
 
     def __exit__(

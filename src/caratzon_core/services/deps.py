@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from attrs import frozen
 
 from caratzon_core.credentials import DEFAULT_TOKEN_TTL
+from caratzon_core.geometry import DEFAULT_CASTING_ALLOWANCE
 from caratzon_core.ports import (
+    AssetInspector,
+    BlobStore,
     Clock,
     IdGenerator,
     PasswordHasher,
@@ -17,12 +21,22 @@ from caratzon_core.ports import (
 )
 from caratzon_core.throttle import ACCOUNT_RULE, ADDRESS_RULE, ThrottleRule
 
+MB = 1024 * 1024
+
 
 @frozen
 class Settings:
     token_ttl: timedelta = DEFAULT_TOKEN_TTL
     account_throttle: ThrottleRule = ACCOUNT_RULE
     address_throttle: ThrottleRule = ADDRESS_RULE
+    max_cad_bytes: int = 200 * MB
+    max_image_bytes: int = 20 * MB
+    # P27: every asset link is signed and expires; production CAD links sooner.
+    link_ttl: timedelta = timedelta(minutes=5)
+    production_link_ttl: timedelta = timedelta(minutes=2)
+    casting_allowance: Decimal = DEFAULT_CASTING_ALLOWANCE
+    # Uploads whose row never got committed are swept after this long.
+    pending_blob_grace: timedelta = timedelta(hours=1)
 
 
 @frozen
@@ -34,6 +48,9 @@ class Deps:
     strength: PasswordStrength
     signer: Signer
     settings: Settings = Settings()
+    # Needed by the design use cases only; account-only wiring may leave them out.
+    blobs: BlobStore | None = None
+    inspector: AssetInspector | None = None
 
 
 @frozen
