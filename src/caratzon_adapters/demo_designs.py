@@ -71,6 +71,12 @@ def demo_designs(designer_emails: list[str], count: int = COUNT) -> list[DemoDes
     return out
 
 
+def _plural(word: str, count: int) -> str:
+    if count == 1:
+        return word
+    return word[:-1] + "ies" if word.endswith("y") else word + "s"
+
+
 def _stl(d: DemoDesign) -> bytes:
     if d.category == "ring":
         return ring_stl(d.ring_size, band_width_mm=2.0 + (d.seed % 3) * 0.5, band_thickness_mm=1.6)
@@ -101,7 +107,7 @@ def seed_designs(
                 category=d.category,
                 description=(
                     f"A {d.category} in {d.metal.replace('_', ' ')} set with {count} {origin.replace('_', '-')} "
-                    f"{gem_type}{'s' if count > 1 else ''} ({carat} ct). Hand-finished, made to order, "
+                    f"{_plural(gem_type, count)} ({carat} ct). Hand-finished, made to order, "
                     "with ring size and stone adjustments available under licence."
                 ),
                 metals=[d.metal] + ([_METALS[(d.seed + 1) % len(_METALS)]] if d.seed % 3 == 0 else []),

@@ -289,6 +289,8 @@ class _Assets:
         self.s = s
 
     def add(self, asset: Asset) -> None:
+        if asset.id in self.s.assets or any(a.blob_key == asset.blob_key for a in self.s.assets.values()):
+            raise Conflict("An asset with this id or blob key exists already.")
         self.s.assets[asset.id] = asset
 
     def get(self, asset_id: str) -> Asset | None:
@@ -313,7 +315,7 @@ class _PendingBlobs:
         self.s.pending_blobs.pop(key, None)
 
     def older_than(self, at: datetime, *, limit: int = 1000) -> builtins.list[str]:
-        return sorted(k for k, t in self.s.pending_blobs.items() if t < at)[:limit]
+        return [k for k, t in sorted(self.s.pending_blobs.items(), key=lambda kv: (kv[1], kv[0])) if t < at][:limit]
 
 
 class _Saved:

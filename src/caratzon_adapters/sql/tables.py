@@ -216,8 +216,9 @@ class ExactNumeric(TypeDecorator[Decimal]):
     PostgreSQL stores an unconstrained NUMERIC exactly. SQLite has no decimal type:
     SQLAlchemy passes the value through a float and pads it to ten places; here the
     float's shortest repr is read back instead, so ``Decimal("17.32")`` returns as
-    ``Decimal("17.32")`` rather than ``Decimal("17.3200000000")``. (Figures with more
-    than 15 significant digits would lose precision on SQLite; dimensions have few.)
+    ``Decimal("17.32")`` rather than ``Decimal("17.3200000000")`` (equal either way).
+    On SQLite a figure beyond 15 significant digits or 10 decimal places loses
+    precision; millimetre dimensions have far fewer.
     """
 
     impl = Numeric()
