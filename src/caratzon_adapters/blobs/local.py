@@ -15,87 +15,32 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
-import re
 import tempfile
-import unicodedata
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from attrs import frozen
 
-from caratzon_core.blobs import BlobMissing, BlobTooLarge, SignedLink, StoredBlob, check_key
+# The link helpers moved to the core; the `X as X` imports keep exporting them from here.
+from caratzon_core.blobs import BLOB_GONE as BLOB_GONE
+from caratzon_core.blobs import CHUNK as CHUNK
+from caratzon_core.blobs import LINK_EXPIRED as LINK_EXPIRED
+from caratzon_core.blobs import LINK_INVALID as LINK_INVALID
+from caratzon_core.blobs import BlobMissing, LinkSigner, SignedLink, StoredBlob, check_key
+from caratzon_core.blobs import check_content_type as check_content_type
+from caratzon_core.blobs import content_disposition as content_disposition
+from caratzon_core.blobs import format_size as format_size
+from caratzon_core.blobs import link_seconds as link_seconds
+from caratzon_core.blobs import too_large as too_large
 from caratzon_core.errors import ValidationFailed
 from caratzon_core.ports import Clock
 from caratzon_core.signing import HmacSigner
 
-CHUNK = 1024 * 1024
 TMP_DIR = ".tmp"
-
-LINK_INVALID = "This link is invalid."
-LINK_EXPIRED = "This link has expired."
-BLOB_GONE = "This file is no longer available."
-
-_EXP = re.compile(r"[0-9]{1,12}")
-# type/subtype with optional parameters, printable ASCII only: it becomes a header.
-_CONTENT_TYPE = re.compile(r"[\w.+-]+/[\w.+-]+(\s*;\s*[\w.+-]+=(\"[ -~]*\"|[\w.+-]+))*", re.ASCII)
-# HmacSigner.sign gives 32 bytes as unpadded URL-safe base64: 43 characters. Checked
-# before hmac.compare_digest, which raises TypeError on non-ASCII strings.
-_SIG = re.compile(r"[A-Za-z0-9_-]{43}")
-
-
-# -- helpers shared with the S3 adapter ------------------------------------------------
-
-
-def too_large(max_bytes: int) -> BlobTooLarge:
-    """The one wording of the size error, whichever store refuses the upload."""
-    return BlobTooLarge(f"The file is larger than the {format_size(max_bytes)} limit.", limit=max_bytes)
-
-
-def format_size(n: int) -> str:
-    """``20 * 2**20`` → ``"20 MB"`` (binary units, as people read them on their disk)."""
-    for unit, scale in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
-        if n >= scale:
-            return f"{round(n / scale, 1):g} {unit}"
-    return f"{n} bytes"
-
-
-def link_seconds(expires_in: timedelta) -> int:
-    seconds = int(expires_in.total_seconds())
-    if seconds < 1:
-        raise ValueError(f"A link must live at least one second, not {expires_in}.")
-    return seconds
-
-
-def check_content_type(content_type: str | None) -> str:
-    """The content type a link will serve, or ``""``; refuse anything that is not one."""
-    if content_type and not _CONTENT_TYPE.fullmatch(content_type):
-        raise ValueError(f"Not a content type: {content_type!r}.")
-    return content_type or ""
-
-
-def content_disposition(filename: str | None, *, disposition: str = "attachment") -> str:
-    """An RFC 6266 header value: an ASCII ``filename=`` fallback for old clients and
-    ``filename*=UTF-8''…`` with the real name. Control characters (header
-    injection) and path separators are removed first."""
-    if not filename:
-        return disposition
-    name = "".join("_" if ch in "/\\" else ch for ch in filename if unicodedata.category(ch)[0] != "C").strip()
-    if not name:
-        return disposition
-    # 'é' → 'e'; what has no ASCII form ('Ø', '“', '戒') → '_'.
-    decomposed = (ch for ch in unicodedata.normalize("NFKD", name) if not unicodedata.combining(ch))
-    fallback = "".join(ch if " " <= ch <= "~" and ch not in '"\\%;' else "_" for ch in decomposed)
-    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
-
-
-def _link_message(key: str, exp: str, filename: str, content_type: str) -> bytes:
-    # JSON is unambiguous whatever the filename holds (quotes, newlines, '&', '=').
-    return json.dumps(["caratzon-blob-link/1", key, exp, filename, content_type], separators=(",", ":")).encode()
 
 
 # -- the adapter ------------------------------------------------------------------------
@@ -128,6 +73,7 @@ class LocalBlobStore:
         self._signer = signer
         self._clock = clock
         self._prefix = url_prefix.rstrip("/")
+        self._links = LinkSigner(signer, clock, self._prefix + "/")
 
     @property
     def root(self) -> Path:
@@ -191,17 +137,7 @@ class LocalBlobStore:
         filename: str | None = None,
         content_type: str | None = None,
     ) -> SignedLink:
-        check_key(key)
-        exp = int(self._clock.now().timestamp()) + link_seconds(expires_in)
-        fn, ct = filename or "", check_content_type(content_type)
-        params = {"exp": str(exp)}
-        if fn:
-            params["fn"] = fn
-        if ct:
-            params["ct"] = ct
-        params["sig"] = self._signer.sign(_link_message(key, str(exp), fn, ct))
-        url = f"{self._prefix}/{key}?{urlencode(params, quote_via=quote)}"
-        return SignedLink(url=url, expires_at=datetime.fromtimestamp(exp, UTC))
+        return self._links.sign(key, expires_in=expires_in, filename=filename, content_type=content_type)
 
     # -- serving links ----------------------------------------------------------------
 
@@ -209,23 +145,12 @@ class LocalBlobStore:
         """Check a link's key and query string (as the web framework parsed them).
         The signature is checked before the expiry, so only genuine links are ever
         told they expired."""
-        exp, sig = query.get("exp"), query.get("sig")
-        fn, ct = query.get("fn", ""), query.get("ct", "")
-        if not (isinstance(exp, str) and isinstance(sig, str) and isinstance(fn, str) and isinstance(ct, str)):
-            return _refused("invalid", LINK_INVALID)
-        if not _EXP.fullmatch(exp) or not _SIG.fullmatch(sig):
-            return _refused("invalid", LINK_INVALID)
-        try:
-            path = self._path(key)
-        except ValidationFailed:
-            return _refused("invalid", LINK_INVALID)
-        if not self._signer.verify(_link_message(key, exp, fn, ct), sig):
-            return _refused("invalid", LINK_INVALID)
-        if self._clock.now().timestamp() >= int(exp):
-            return _refused("expired", LINK_EXPIRED)
+        code, reason, path, fn, ct = self._links.check(key, query, self._path)
+        if path is None:  # set only when the link is genuine and current
+            return _refused(code, reason)
         if not path.is_file():
             return _refused("missing", BLOB_GONE)
-        return LinkCheck(ok=True, reason="", code="ok", path=path, filename=fn or None, content_type=ct or None)
+        return LinkCheck(ok=True, reason="", code="ok", path=path, filename=fn, content_type=ct)
 
     def verify_url(self, url: str) -> LinkCheck:
         """:meth:`verify_link` for a whole link as :meth:`signed_url` made it."""

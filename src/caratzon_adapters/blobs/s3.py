@@ -15,8 +15,17 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO, cast
 
-from caratzon_adapters.blobs.local import CHUNK, check_content_type, content_disposition, link_seconds, too_large
-from caratzon_core.blobs import BlobMissing, SignedLink, StoredBlob, check_key
+from caratzon_core.blobs import (
+    CHUNK,
+    BlobMissing,
+    SignedLink,
+    StoredBlob,
+    check_content_type,
+    check_key,
+    content_disposition,
+    link_seconds,
+    too_large,
+)
 from caratzon_core.ports import Clock
 
 log = logging.getLogger(__name__)
