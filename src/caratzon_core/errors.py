@@ -72,3 +72,10 @@ class Throttled(DomainError):
     def __init__(self, message: str, *, retry_at: datetime) -> None:
         super().__init__(message)
         self.retry_at = retry_at
+
+
+class AIUnavailable(DomainError):
+    """The AI service could not give an honest answer (outage, quota, refusal or a
+    malformed reply). Callers show the original text marked "not translated"."""
+
+    code = "ai_unavailable"

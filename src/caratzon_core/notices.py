@@ -1,0 +1,248 @@
+"""Notification e-mails (issue #4): what we tell people, in their own language.
+
+A :class:`Notice` is the value the outbox stores: which kind of notice, to whom,
+in which language, and the values its template needs. :func:`render` turns it
+into a subject and a plain-text body from :data:`TEMPLATES` (English, Simplified
+and Traditional Chinese); a language we have no templates for falls back to
+English. Rendering is strict: every placeholder a template names must be
+provided, or :class:`ValueError` names the missing ones, so a half-filled mail
+is never sent. Values are single-lined in the subject (no header injection).
+
+:func:`message_id_for` derives the Message-ID from the outbox row's id, so a
+retried delivery carries the same Message-ID and receivers can de-duplicate.
+
+Pure: standard library and attrs only.
+"""
+
+# Chinese text uses full-width commas and colons, which are correct there, not typos.
+# ruff: noqa: RUF001
+
+from __future__ import annotations
+
+import enum
+import re
+import string
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from attrs import field, frozen
+
+from caratzon_core.accounts import Language
+
+
+class NoticeKind(enum.StrEnum):
+    OFFER_RECEIVED = "offer_received"
+    OFFER_COUNTERED = "offer_countered"
+    OFFER_ACCEPTED = "offer_accepted"
+    OFFER_REJECTED = "offer_rejected"
+    OFFER_EXPIRING = "offer_expiring"
+    NEW_MESSAGES = "new_messages"
+
+
+def _frozen_values(values: Mapping[str, str]) -> Mapping[str, str]:
+    for key, value in values.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise TypeError(f"notice values must be strings, got {key!r}: {type(value).__name__}")
+    return MappingProxyType(dict(values))
+
+
+@frozen
+class Notice:
+    """One e-mail to send. ``language`` is a :class:`Language` value; any other
+    string renders in English."""
+
+    kind: NoticeKind = field(converter=NoticeKind)
+    to_email: str
+    language: str
+    values: Mapping[str, str] = field(converter=_frozen_values, hash=False)
+
+
+@frozen
+class Template:
+    subject: str
+    body: str
+
+
+# -- templates -------------------------------------------------------------------------
+# Every kind takes {name} (the recipient) and {url}; offers also take {counterparty},
+# {design_title} and {amount} (already formatted with its currency); an expiring offer
+# takes {expires_at} (already formatted for the reader); new messages take {count} and
+# {thread_title}. English has a singular form for one new message, looked up as
+# "<kind>.one" when {count} is "1".
+
+_EN_SIGN = "\n\n— Caratzon"
+_HANS_SIGN = "\n\n— Caratzon 团队"
+_HANT_SIGN = "\n\n— Caratzon 團隊"
+
+TEMPLATES: Mapping[str, Mapping[str, Template]] = {
+    Language.EN: {
+        NoticeKind.OFFER_RECEIVED: Template(
+            "New offer on {design_title}",
+            "Hello {name},\n\n{counterparty} has offered {amount} for your design “{design_title}”.\n\n"
+            "Review it, then accept, counter or decline:\n{url}" + _EN_SIGN,
+        ),
+        NoticeKind.OFFER_COUNTERED: Template(
+            "Counter-offer on {design_title}",
+            "Hello {name},\n\n{counterparty} has made a counter-offer of {amount} for “{design_title}”.\n\n"
+            "Review the counter-offer:\n{url}" + _EN_SIGN,
+        ),
+        NoticeKind.OFFER_ACCEPTED: Template(
+            "Offer accepted: {design_title}",
+            "Hello {name},\n\n{counterparty} has accepted the offer of {amount} for “{design_title}”.\n\n"
+            "See the next steps:\n{url}" + _EN_SIGN,
+        ),
+        NoticeKind.OFFER_REJECTED: Template(
+            "Offer declined: {design_title}",
+            "Hello {name},\n\n{counterparty} has declined the offer of {amount} for “{design_title}”.\n\n"
+            "See the negotiation:\n{url}" + _EN_SIGN,
+        ),
+        NoticeKind.OFFER_EXPIRING: Template(
+            "Offer expires within 24 hours: {design_title}",
+            "Hello {name},\n\nThe offer of {amount} for “{design_title}” expires at {expires_at}. "
+            "If there is no reply by then, it lapses.\n\nRespond here:\n{url}" + _EN_SIGN,
+        ),
+        NoticeKind.NEW_MESSAGES: Template(
+            "{count} new messages in {thread_title}",
+            "Hello {name},\n\nYou have {count} new messages in “{thread_title}”.\n\nRead them here:\n{url}" + _EN_SIGN,
+        ),
+        f"{NoticeKind.NEW_MESSAGES}.one": Template(
+            "New message in {thread_title}",
+            "Hello {name},\n\nYou have a new message in “{thread_title}”.\n\nRead it here:\n{url}" + _EN_SIGN,
+        ),
+    },
+    Language.ZH_HANS: {
+        NoticeKind.OFFER_RECEIVED: Template(
+            "您的设计“{design_title}”收到新报价",
+            "{name}，您好：\n\n{counterparty} 为您的设计“{design_title}”出价 {amount}。\n\n"
+            "请点击以下链接查看，并选择接受、还价或拒绝：\n{url}" + _HANS_SIGN,
+        ),
+        NoticeKind.OFFER_COUNTERED: Template(
+            "“{design_title}”收到还价",
+            "{name}，您好：\n\n{counterparty} 就“{design_title}”提出了还价：{amount}。\n\n"
+            "请点击以下链接查看还价：\n{url}" + _HANS_SIGN,
+        ),
+        NoticeKind.OFFER_ACCEPTED: Template(
+            "报价已被接受：{design_title}",
+            "{name}，您好：\n\n{counterparty} 已接受“{design_title}”的报价 {amount}。\n\n"
+            "请点击以下链接查看后续步骤：\n{url}" + _HANS_SIGN,
+        ),
+        NoticeKind.OFFER_REJECTED: Template(
+            "报价已被拒绝：{design_title}",
+            "{name}，您好：\n\n{counterparty} 已拒绝“{design_title}”的报价 {amount}。\n\n"
+            "请点击以下链接查看洽谈记录：\n{url}" + _HANS_SIGN,
+        ),
+        NoticeKind.OFFER_EXPIRING: Template(
+            "报价将在 24 小时内到期：{design_title}",
+            "{name}，您好：\n\n“{design_title}”的报价 {amount} 将于 {expires_at} 到期。"
+            "如届时仍未回复，该报价将自动失效。\n\n请点击以下链接及时回复：\n{url}" + _HANS_SIGN,
+        ),
+        NoticeKind.NEW_MESSAGES: Template(
+            "“{thread_title}”中有 {count} 条新消息",
+            "{name}，您好：\n\n您在“{thread_title}”中有 {count} 条新消息。\n\n"
+            "请点击以下链接查看：\n{url}" + _HANS_SIGN,
+        ),
+    },
+    Language.ZH_HANT: {
+        NoticeKind.OFFER_RECEIVED: Template(
+            "您的設計「{design_title}」收到新報價",
+            "{name} 您好：\n\n{counterparty} 為您的設計「{design_title}」出價 {amount}。\n\n"
+            "請點擊以下連結查看，並選擇接受、還價或拒絕：\n{url}" + _HANT_SIGN,
+        ),
+        NoticeKind.OFFER_COUNTERED: Template(
+            "「{design_title}」收到還價",
+            "{name} 您好：\n\n{counterparty} 就「{design_title}」提出了還價：{amount}。\n\n"
+            "請點擊以下連結查看還價：\n{url}" + _HANT_SIGN,
+        ),
+        NoticeKind.OFFER_ACCEPTED: Template(
+            "報價已獲接受：{design_title}",
+            "{name} 您好：\n\n{counterparty} 已接受「{design_title}」的報價 {amount}。\n\n"
+            "請點擊以下連結查看後續步驟：\n{url}" + _HANT_SIGN,
+        ),
+        NoticeKind.OFFER_REJECTED: Template(
+            "報價已被拒絕：{design_title}",
+            "{name} 您好：\n\n{counterparty} 已拒絕「{design_title}」的報價 {amount}。\n\n"
+            "請點擊以下連結查看洽談紀錄：\n{url}" + _HANT_SIGN,
+        ),
+        NoticeKind.OFFER_EXPIRING: Template(
+            "報價將於 24 小時內到期：{design_title}",
+            "{name} 您好：\n\n「{design_title}」的報價 {amount} 將於 {expires_at} 到期。"
+            "若屆時仍未回覆，該報價將自動失效。\n\n請點擊以下連結盡快回覆：\n{url}" + _HANT_SIGN,
+        ),
+        NoticeKind.NEW_MESSAGES: Template(
+            "「{thread_title}」有 {count} 則新訊息",
+            "{name} 您好：\n\n您在「{thread_title}」中有 {count} 則新訊息。\n\n"
+            "請點擊以下連結查看：\n{url}" + _HANT_SIGN,
+        ),
+    },
+}
+
+FALLBACK_LANGUAGE = Language.EN
+
+# Every line break a mail reader or header parser might honour, plus other controls.
+_LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
+_MESSAGE_ID_PART = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+_DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*")
+
+
+def placeholders(text: str) -> frozenset[str]:
+    """The names a template refers to (``{name}`` → ``name``)."""
+    names = set()
+    for _literal, name, _spec, _conversion in string.Formatter().parse(text):
+        if name is not None:
+            if not name.isidentifier():
+                raise ValueError(f"template placeholder {{{name}}} is not a plain name")
+            names.add(name)
+    return frozenset(names)
+
+
+def template_for(kind: NoticeKind, language: str, values: Mapping[str, str] | None = None) -> Template:
+    """The template for ``kind`` in ``language``, or in English if we have none."""
+    table = TEMPLATES.get(language) or TEMPLATES[FALLBACK_LANGUAGE]
+    if kind not in table:
+        table = TEMPLATES[FALLBACK_LANGUAGE]
+    if values is not None and values.get("count") == "1":
+        singular = table.get(f"{kind}.one")
+        if singular is not None:
+            return singular
+    return table[kind]
+
+
+def single_line(text: str) -> str:
+    """``text`` with every line break and control character folded to one space."""
+    return _LINE_BREAKS.sub(" ", text).strip()
+
+
+def render(notice: Notice) -> tuple[str, str]:
+    """``(subject, body)`` for ``notice``, in its language (English if unknown).
+
+    Raises :class:`ValueError` naming every placeholder the template needs but
+    ``notice.values`` lacks. Values go into the subject on one line: CR, LF and
+    other control characters become spaces, so no value can add a header."""
+    template = template_for(notice.kind, notice.language, notice.values)
+    missing = sorted((placeholders(template.subject) | placeholders(template.body)) - notice.values.keys())
+    if missing:
+        raise ValueError(f"notice {notice.kind.value} is missing value(s) for: {', '.join(missing)}")
+    subject_values = {key: single_line(value) for key, value in notice.values.items()}
+    subject = single_line(template.subject.format_map(subject_values))
+    body = template.body.format_map(notice.values)
+    return subject, body
+
+
+def new_messages_notice(
+    *, to_email: str, language: str, name: str, count: int, thread_title: str, url: str
+) -> Notice:
+    """The batched "new messages" notice: one mail for ``count`` unread messages."""
+    if count < 1:
+        raise ValueError("a new-messages notice needs at least one message")
+    values = {"name": name, "count": str(count), "thread_title": thread_title, "url": url}
+    return Notice(NoticeKind.NEW_MESSAGES, to_email, language, values)
+
+
+def message_id_for(outbox_id: str, domain: str = "caratzon.local") -> str:
+    """The Message-ID for the outbox row ``outbox_id``: always the same for the same
+    row, so a retried send is recognisably the same message."""
+    if not _MESSAGE_ID_PART.fullmatch(outbox_id):
+        raise ValueError(f"outbox id {outbox_id!r} cannot be used in a Message-ID")
+    if not _DOMAIN.fullmatch(domain):
+        raise ValueError(f"{domain!r} is not a domain name")
+    return f"<notice.{outbox_id}@{domain}>"
