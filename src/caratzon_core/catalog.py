@@ -56,6 +56,10 @@ class CatalogItem:
     views: int
     saves: int
     thumbnail_asset_id: str | None
+    # The blob to show on the card (the cover's thumbnail, else the image itself),
+    # read with the page so cards are signed without a query each.
+    thumbnail_key: str | None = None
+    thumbnail_content_type: str | None = None
 
 
 @frozen
@@ -63,6 +67,13 @@ class CatalogPage:
     items: tuple[CatalogItem, ...]
     next_cursor: str | None
     facets: Mapping[str, Mapping[str, int]]
+
+
+def card_blob(thumbnail_key: str | None, blob_key: str, content_type: str) -> tuple[str, str]:
+    """The blob a catalog card shows for a cover image, and its content type."""
+    if thumbnail_key is None:
+        return blob_key, content_type
+    return thumbnail_key, ("image/png" if thumbnail_key.endswith(".png") else "image/webp")
 
 
 def encode_cursor(sort: Sort, key: object, design_id: str) -> str:

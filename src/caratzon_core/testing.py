@@ -22,7 +22,7 @@ import attrs
 
 from caratzon_core.accounts import DesignerProfile, User
 from caratzon_core.audit import AuditEntry, ChainHead, Checkpoint
-from caratzon_core.catalog import CatalogItem, CatalogPage, CatalogQuery, Sort, encode_cursor
+from caratzon_core.catalog import CatalogItem, CatalogPage, CatalogQuery, Sort, card_blob, encode_cursor
 from caratzon_core.consent import ConsentRecord, DailyEngagement, EngagementEvent, EventKind, median
 from caratzon_core.credentials import ApiToken, LoginAttempt, ThrottleKey
 from caratzon_core.designs import Asset, AssetKind, Design, DesignStatus, Inspection, Visibility
@@ -444,6 +444,26 @@ class _Catalog:
             return saves
         return d.price_guidance.amount_minor if d.price_guidance else None
 
+    def _item(self, d: Design) -> CatalogItem:
+        cover = next(
+            (a for a in sorted(self.s.assets.values(), key=lambda a: (a.created_at, a.id))
+             if a.design_id == d.id and a.kind is AssetKind.IMAGE and a.visibility is Visibility.PREVIEW),
+            None,
+        )
+        key: str | None = None
+        content_type: str | None = None
+        if cover is not None:
+            key, content_type = card_blob(cover.thumbnail_key, cover.blob_key, cover.content_type)
+        return CatalogItem(
+            design=d,
+            designer_name=self._designer_name(d),
+            views=self.s.stats.get(d.id, [0, 0])[0],
+            saves=self.s.stats.get(d.id, [0, 0])[1],
+            thumbnail_asset_id=cover.id if cover else None,
+            thumbnail_key=key,
+            thumbnail_content_type=content_type,
+        )
+
     def search(self, query: CatalogQuery) -> CatalogPage:
         designs = self._filtered(query)
         sort = query.sort
@@ -463,20 +483,7 @@ class _Catalog:
             ordered = [d for d in ordered if order(d) > marker]
         page = ordered[: query.limit]
         more = len(ordered) > query.limit
-        items = tuple(
-            CatalogItem(
-                design=d,
-                designer_name=self._designer_name(d),
-                views=self.s.stats.get(d.id, [0, 0])[0],
-                saves=self.s.stats.get(d.id, [0, 0])[1],
-                thumbnail_asset_id=next(
-                    (a.id for a in sorted(self.s.assets.values(), key=lambda a: (a.created_at, a.id))
-                     if a.design_id == d.id and a.kind is AssetKind.IMAGE and a.visibility is Visibility.PREVIEW),
-                    None,
-                ),
-            )
-            for d in page
-        )
+        items = tuple(self._item(d) for d in page)
         last = page[-1] if page else None
         cursor = encode_cursor(sort, self._key(last, sort), last.id) if (more and last) else None
         facets: dict[str, dict[str, int]] = {"category": {}, "metal": {}, "gemstone": {}}

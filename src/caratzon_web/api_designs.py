@@ -236,8 +236,7 @@ def design_view_json(view: DesignView) -> dict[str, Any]:
 
 
 def catalog_json(actor: Actor, page: CatalogPage) -> dict[str, Any]:
-    ids = [i.thumbnail_asset_id for i in page.items if i.thumbnail_asset_id]
-    thumbs = services().designs.thumbnail_links(actor, ids) if ids else {}
+    thumbs = services().designs.thumbnail_links(actor, page.items)
     return {
         "items": [
             {

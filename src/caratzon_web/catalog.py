@@ -55,8 +55,7 @@ def filter_choices() -> dict[str, Any]:
 
 
 def thumbnails(actor: Actor, page: CatalogPage) -> dict[str, SignedLink]:
-    ids = [item.thumbnail_asset_id for item in page.items if item.thumbnail_asset_id]
-    return services().designs.thumbnail_links(actor, ids) if ids else {}
+    return services().designs.thumbnail_links(actor, page.items)
 
 
 def _url(endpoint: str, values: Mapping[str, str]) -> str:

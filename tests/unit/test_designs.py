@@ -319,3 +319,18 @@ def test_bad_catalog_parameters_name_the_field(params) -> None:
     with pytest.raises(ValidationFailed) as err:
         parse_query(params)
     assert err.value.field
+
+
+def test_catalog_cards_are_signed_from_the_page_without_a_lookup_each(world, monkeypatch) -> None:
+    designs, _, store, deps, _, p, _ = world
+    published(world)
+    page = designs.search(p["bea"], CatalogQuery())
+    item = page.items[0]
+    assert item.thumbnail_key and item.thumbnail_key.endswith("-thumb.webp")
+
+    opened = []
+    real = store.__class__.__call__
+    monkeypatch.setattr(store.__class__, "__call__", lambda self: opened.append(1) or real(self))
+    links = designs.thumbnail_links(p["bea"], page.items)
+    assert opened == []  # no unit of work, no query per card
+    assert deps.blobs.verify_url(links[item.thumbnail_asset_id].url).ok  # type: ignore[union-attr]

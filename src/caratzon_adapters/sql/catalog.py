@@ -86,7 +86,7 @@ from caratzon_adapters.sql.tables import (
     designs,
     users,
 )
-from caratzon_core.catalog import CatalogItem, CatalogPage, CatalogQuery, Sort, encode_cursor
+from caratzon_core.catalog import CatalogItem, CatalogPage, CatalogQuery, Sort, card_blob, encode_cursor
 from caratzon_core.designs import AssetKind, Visibility
 
 # PostgreSQL 15's ``english.stop`` (the Snowball list): the same words are ignored on
@@ -456,7 +456,9 @@ class SqlCatalogReader:
                 designer_name=r["designer_name"],
                 views=int(r["views"]),
                 saves=int(r["saves"]),
-                thumbnail_asset_id=covers.get(r["id"]),
+                thumbnail_asset_id=covers[r["id"]][0] if r["id"] in covers else None,
+                thumbnail_key=covers[r["id"]][1] if r["id"] in covers else None,
+                thumbnail_content_type=covers[r["id"]][2] if r["id"] in covers else None,
             )
             for r in rows
         )
@@ -498,13 +500,14 @@ class SqlCatalogReader:
                     by_gemstone[code] = by_gemstone.get(code, 0) + int(count)
         return result
 
-    def _covers(self, design_ids: list[str]) -> dict[str, str]:
-        """The cover of each design: its oldest preview image (created_at, then id)."""
+    def _covers(self, design_ids: list[str]) -> dict[str, tuple[str, str, str]]:
+        """The cover of each design: its oldest preview image (created_at, then id),
+        as (asset id, blob key to show, its content type)."""
         if not design_ids:
             return {}
         a = assets
         stmt = (
-            select(a.c.design_id, a.c.id)
+            select(a.c.design_id, a.c.id, a.c.thumbnail_key, a.c.blob_key, a.c.content_type)
             .where(
                 a.c.design_id.in_(design_ids),
                 a.c.kind == AssetKind.IMAGE.value,
@@ -512,7 +515,8 @@ class SqlCatalogReader:
             )
             .order_by(a.c.design_id, a.c.created_at, a.c.id)
         )
-        covers: dict[str, str] = {}
-        for design_id, asset_id in self._conn.execute(stmt):
-            covers.setdefault(design_id, asset_id)
+        covers: dict[str, tuple[str, str, str]] = {}
+        for design_id, asset_id, thumb_key, blob_key, content_type in self._conn.execute(stmt):
+            if design_id not in covers:
+                covers[design_id] = (asset_id, *card_blob(thumb_key, blob_key, content_type))
         return covers

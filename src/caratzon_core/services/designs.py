@@ -23,7 +23,7 @@ from caratzon_core.access import Action, Actor, Resource, decide
 from caratzon_core.accounts import DesignerProfile, Role, UserStatus, clean_text
 from caratzon_core.audit import AuditRecord, Outcome
 from caratzon_core.blobs import BlobTooLarge, SignedLink
-from caratzon_core.catalog import CatalogPage, CatalogQuery
+from caratzon_core.catalog import CatalogItem, CatalogPage, CatalogQuery, card_blob
 from caratzon_core.consent import EngagementEvent, EventKind, may_track
 from caratzon_core.designs import (
     CAD_EXTENSIONS,
@@ -150,9 +150,7 @@ def check_filename(raw: object) -> tuple[str, str]:
 
 
 def _thumb_type(asset: Asset) -> str:
-    if asset.thumbnail_key is None:
-        return asset.content_type
-    return "image/png" if asset.thumbnail_key.endswith(".png") else "image/webp"
+    return card_blob(asset.thumbnail_key, asset.blob_key, asset.content_type)[1]
 
 
 def _human_bytes(n: int) -> str:
@@ -483,20 +481,19 @@ class DesignService:
             raise NotFound("No such asset.")
         return asset, self._link_for(actor, design, asset, client, grantees=grantees)
 
-    def thumbnail_links(self, actor: Actor, asset_ids: Sequence[str]) -> dict[str, SignedLink]:
-        """Links to catalog-card thumbnails (preview images of designs the actor may see)."""
+    def thumbnail_links(self, actor: Actor, items: Sequence[CatalogItem]) -> dict[str, SignedLink]:
+        """Signed links to the catalog cards' cover thumbnails, keyed by asset id.
+        Signed from the page itself: no query per card."""
         out: dict[str, SignedLink] = {}
         ttl = self._d.settings.link_ttl
-        with self._d.uow() as uow:
-            for asset_id in dict.fromkeys(asset_ids):
-                asset = uow.assets.get(asset_id)
-                design = uow.designs.get(asset.design_id) if asset else None
-                if asset is None or design is None or asset.visibility is not Visibility.PREVIEW:
-                    continue
-                if not decide(actor, Action.ASSET_VIEW_PREVIEW, _actor_resource(design, "asset")).allowed:
-                    continue
-                key = asset.thumbnail_key or asset.blob_key
-                out[asset_id] = self._blobs.signed_url(key, expires_in=ttl, content_type=_thumb_type(asset))
+        for item in items:
+            if not item.thumbnail_asset_id or not item.thumbnail_key:
+                continue
+            if not decide(actor, Action.ASSET_VIEW_PREVIEW, _actor_resource(item.design, "asset")).allowed:
+                continue
+            out[item.thumbnail_asset_id] = self._blobs.signed_url(
+                item.thumbnail_key, expires_in=ttl, content_type=item.thumbnail_content_type
+            )
         return out
 
     # -- reading -------------------------------------------------------------------------
