@@ -194,3 +194,48 @@ def sql_uow(engine: Engine) -> SqlUnitOfWorkFactory:
     from caratzon_adapters.sql.uow import SqlUnitOfWorkFactory
 
     return SqlUnitOfWorkFactory(engine)
+
+
+# -- S3 against moto's server on loopback (FACTS.md: real HTTP, reset between tests) --------
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fresh_s3(moto_endpoint: str) -> Callable[[str], object]:
+    """Wipe moto's state and return a client with ``bucket`` created."""
+    import urllib.request
+
+    import boto3
+    import botocore.config
+
+    def make(bucket: str) -> object:
+        reset = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", data=b"", method="POST")
+        with urllib.request.urlopen(reset):
+            pass
+        client = boto3.client(
+            "s3",
+            endpoint_url=moto_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=botocore.config.Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+        )
+        client.create_bucket(Bucket=bucket)
+        return client
+
+    return make

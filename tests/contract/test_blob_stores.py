@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import logging
 import random
 import re
 import urllib.error
@@ -20,10 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote
 
-import boto3
-import botocore.config
 import pytest
-from moto.server import ThreadedMotoServer
 
 from caratzon_adapters.blobs import LocalBlobStore, S3BlobStore
 from caratzon_core.blobs import BlobMissing, BlobTooLarge
@@ -147,18 +143,7 @@ def local_harness(root: Path) -> Harness:
     return Harness("local", store, clock, fetch, contents)
 
 
-def s3_harness(endpoint: str) -> Harness:
-    with urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", data=b"", method="POST")):
-        pass
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=botocore.config.Config(signature_version="s3v4", s3={"addressing_style": "path"}),
-    )
-    client.create_bucket(Bucket=BUCKET)
+def s3_harness(client: object) -> Harness:
     clock = FakeClock()
     store = S3BlobStore(client, BUCKET, "designs", clock)
 
@@ -183,25 +168,13 @@ def s3_harness(endpoint: str) -> Harness:
     return Harness("s3", store, clock, fetch, contents)
 
 
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
 @pytest.fixture(params=["memory", "local", "s3"])
 def h(request: pytest.FixtureRequest, tmp_path: Path) -> Harness:
     if request.param == "memory":
         return memory_harness()
     if request.param == "local":
         return local_harness(tmp_path / "blobs")
-    return s3_harness(request.getfixturevalue("moto_endpoint"))
+    return s3_harness(request.getfixturevalue("fresh_s3")(BUCKET))
 
 
 KEY = "d0c5/5e1f/model.stl"

@@ -6,16 +6,11 @@ tests/contract/test_blob_stores.py."""
 from __future__ import annotations
 
 import io
-import logging
 import urllib.request
-from collections.abc import Iterator
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
-import boto3
-import botocore.config
 import pytest
-from moto.server import ThreadedMotoServer
 
 from caratzon_adapters.blobs import S3BlobStore, content_disposition, make_blob_store
 from caratzon_core.signing import HmacSigner
@@ -25,32 +20,14 @@ BUCKET = "caratzon-assets"
 KEY = "d0c5/5e1f/model.stl"
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+@pytest.fixture
+def endpoint(moto_endpoint: str) -> str:
+    return moto_endpoint
 
 
 @pytest.fixture
-def client(endpoint: str):
-    with urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", data=b"", method="POST")):
-        pass
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=botocore.config.Config(signature_version="s3v4", s3={"addressing_style": "path"}),
-    )
-    s3.create_bucket(Bucket=BUCKET)
-    return s3
+def client(fresh_s3):
+    return fresh_s3(BUCKET)
 
 
 @pytest.fixture
