@@ -11,11 +11,13 @@ from typing import Any
 
 import attrs
 
-from caratzon_adapters.config import Config
+from caratzon_adapters.config import Config, mail_domain
 from caratzon_core.ports import (
+    AIService,
     AssetInspector,
     BlobStore,
     Clock,
+    Mailer,
     PasswordHasher,
     PasswordStrength,
     UnitOfWorkFactory,
@@ -25,6 +27,9 @@ from caratzon_core.services.audit import AuditService
 from caratzon_core.services.deps import MB, Deps, Settings
 from caratzon_core.services.designs import DesignService
 from caratzon_core.services.engagement import EngagementService
+from caratzon_core.services.licensing import LicensingService
+from caratzon_core.services.messaging import MessagingService
+from caratzon_core.services.notifications import NotificationService
 from caratzon_core.signing import HmacSigner
 
 
@@ -36,6 +41,9 @@ class Services:
     audit: AuditService
     designs: DesignService
     engagement: EngagementService
+    licensing: LicensingService
+    messaging: MessagingService
+    notifications: NotificationService
     blobs: BlobStore
     _engine: Any = None
 
@@ -62,6 +70,8 @@ def bootstrap(
     strength: PasswordStrength | None = None,
     blobs: BlobStore | None = None,
     inspector: AssetInspector | None = None,
+    ai: AIService | None = None,
+    mailer: Mailer | None = None,
 ) -> Services:
     """Wire the services. Every adapter may be overridden by keyword (tests do)."""
     from caratzon_adapters.blobs.factory import make_blob_store
@@ -95,6 +105,12 @@ def bootstrap(
         work = config.data_dir / "tmp"
         work.mkdir(parents=True, exist_ok=True)
         inspector = FileInspector(work)
+    if ai is None:
+        ai = make_ai(config)
+    if mailer is None:
+        from caratzon_adapters.mail import make_mailer
+
+        mailer = make_mailer(smtp_url=config.smtp_url, data_dir=config.data_dir, sender=config.mail_from)
     deps = Deps(
         uow=uow,
         clock=clock,
@@ -107,9 +123,14 @@ def bootstrap(
             max_cad_bytes=config.max_cad_mb * MB,
             max_image_bytes=config.max_image_mb * MB,
             link_ttl=timedelta(seconds=config.link_ttl_seconds),
+            offer_ttl=timedelta(days=config.offer_ttl_days),
+            base_url=config.base_url,
+            mail_domain=mail_domain(config.mail_from),
         ),
         blobs=blobs,
         inspector=inspector,
+        ai=ai,
+        mailer=mailer,
     )
     return Services(
         config=config,
@@ -118,9 +139,25 @@ def bootstrap(
         audit=AuditService(deps),
         designs=DesignService(deps),
         engagement=EngagementService(deps),
+        licensing=LicensingService(deps),
+        messaging=MessagingService(deps),
+        notifications=NotificationService(deps),
         blobs=blobs,
         engine=engine,
     )
+
+
+def make_ai(config: Config) -> AIService:
+    """The offline adapter (honest: no fake translations) unless Gemini is configured."""
+    if config.ai == "gemini":
+        from caratzon_adapters.ai.gemini import make_gemini
+
+        assert config.gemini_api_key
+        kwargs: dict[str, Any] = {"model": config.gemini_model} if config.gemini_model else {}
+        return make_gemini(config.gemini_api_key, config.gemini_base_url, **kwargs)
+    from caratzon_adapters.ai.offline import OfflineAI
+
+    return OfflineAI()
 
 
 def upgrade_database(config: Config | None = None) -> str:

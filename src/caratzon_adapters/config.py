@@ -48,6 +48,28 @@ def _mask_url(url: str) -> str:
     return f"{scheme}://{user}:***@{host}" if ":" in creds else f"{scheme}://{user}@{host}"
 
 
+def _check_smtp_url(url: str) -> None:
+    """Refuse a malformed CARATZON_SMTP_URL at start-up, without echoing its password."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ConfigError("CARATZON_SMTP_URL must look like smtp://user:password@host:587?starttls=1 "
+                          "or smtps://host:465.")
+    try:
+        _ = parts.port
+    except ValueError:
+        raise ConfigError("CARATZON_SMTP_URL has a port that is not a number.") from None
+
+
+def mail_domain(sender: str) -> str:
+    """The domain of the sender address ("Caratzon <no-reply@example.com>" → example.com),
+    used on the right of every Message-ID."""
+    address = sender.rsplit("<", 1)[-1].rstrip(">").strip()
+    domain = address.rsplit("@", 1)[-1].strip().lower()
+    return domain if domain and "." in domain and "@" in address else "caratzon.local"
+
+
 @frozen
 class Config:
     data_dir: Path
@@ -65,6 +87,16 @@ class Config:
     max_cad_mb: int = 200
     max_image_mb: int = 20
     link_ttl_seconds: int = 300
+    # Issue #4: mail (files under data_dir/mail unless an SMTP URL is given), AI
+    # ("offline" never pretends to translate; "gemini" needs an API key), offers.
+    smtp_url: str | None = attrs.field(default=None, repr=False)
+    mail_from: str = "Caratzon <no-reply@caratzon.local>"
+    base_url: str = "http://127.0.0.1:8000"
+    ai: str = "offline"
+    gemini_api_key: str | None = attrs.field(default=None, repr=False)
+    gemini_base_url: str | None = None
+    gemini_model: str | None = None
+    offer_ttl_days: int = 7
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Config:
@@ -115,7 +147,25 @@ class Config:
             "max_cad_mb": whole("CARATZON_MAX_CAD_MB", 200, 1, 2048),
             "max_image_mb": whole("CARATZON_MAX_IMAGE_MB", 20, 1, 512),
             "link_ttl_seconds": whole("CARATZON_LINK_TTL_SECONDS", 300, 10, 7 * 24 * 3600),
+            "smtp_url": env.get("CARATZON_SMTP_URL") or None,
+            "mail_from": env.get("CARATZON_MAIL_FROM") or "Caratzon <no-reply@caratzon.local>",
+            "base_url": (env.get("CARATZON_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            "ai": (env.get("CARATZON_AI") or "offline").strip().lower(),
+            "gemini_api_key": env.get("CARATZON_GEMINI_API_KEY") or None,
+            "gemini_base_url": env.get("CARATZON_GEMINI_BASE_URL") or None,
+            "gemini_model": env.get("CARATZON_GEMINI_MODEL") or None,
+            "offer_ttl_days": whole("CARATZON_OFFER_TTL_DAYS", 7, 1, 90),
         }
+        if values["ai"] not in ("offline", "gemini"):
+            raise ConfigError("CARATZON_AI must be 'offline' or 'gemini'.")
+        if values["ai"] == "gemini" and not values["gemini_api_key"] and "gemini_api_key" not in overrides:
+            raise ConfigError("CARATZON_AI=gemini needs CARATZON_GEMINI_API_KEY.")
+        smtp = values["smtp_url"]
+        if smtp:
+            _check_smtp_url(str(smtp))
+        base = str(values["base_url"])
+        if not base.startswith(("http://", "https://")):
+            raise ConfigError("CARATZON_BASE_URL must start with http:// or https://.")
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
 
@@ -138,4 +188,12 @@ class Config:
             "CARATZON_MAX_CAD_MB": str(self.max_cad_mb),
             "CARATZON_MAX_IMAGE_MB": str(self.max_image_mb),
             "CARATZON_LINK_TTL_SECONDS": str(self.link_ttl_seconds),
+            "CARATZON_SMTP_URL": _mask_url(self.smtp_url) if self.smtp_url else "(none: .eml files under data dir)",
+            "CARATZON_MAIL_FROM": self.mail_from,
+            "CARATZON_BASE_URL": self.base_url,
+            "CARATZON_AI": self.ai,
+            "CARATZON_GEMINI_API_KEY": "***" if self.gemini_api_key else "",
+            "CARATZON_GEMINI_BASE_URL": self.gemini_base_url or "",
+            "CARATZON_GEMINI_MODEL": self.gemini_model or "",
+            "CARATZON_OFFER_TTL_DAYS": str(self.offer_ttl_days),
         }

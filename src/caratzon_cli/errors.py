@@ -2,14 +2,14 @@
 
 Domain and configuration errors carry a message meant for people; database and
 file-system failures are summarised in one line. Every line is redacted of the
-secret key and the database password, and no traceback is shown unless the
-operator asks for one with ``--debug``. Usage errors keep Typer's exit code 2.
+secret key and the configuration's passwords and API key, and no traceback is
+shown unless the operator asks for one with ``--debug``. Usage errors keep Typer's exit code 2.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import typer
 from typer.core import TyperGroup
@@ -24,7 +24,7 @@ _DATABASE_MODULES = ("sqlalchemy", "alembic", "psycopg", "sqlite3")
 _UNAVAILABLE = ("OperationalError", "InterfaceError")
 
 
-def _first_line(text: str) -> str:
+def first_line(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return lines[0] if lines else ""
 
@@ -41,7 +41,7 @@ def describe(exc: Exception) -> str | None:
         # SQLAlchemy's own text continues with the statement and its parameters:
         # keep only the driver's first line.
         original = getattr(exc, "orig", None)
-        detail = _first_line(str(original if original is not None else exc)) or type(exc).__name__
+        detail = first_line(str(original if original is not None else exc)) or type(exc).__name__
         names = {cls.__name__ for cls in type(exc).__mro__}
         if names & set(_UNAVAILABLE):
             return f"The database is unavailable: {detail}"
@@ -53,17 +53,20 @@ def describe(exc: Exception) -> str | None:
 
 
 def redact(message: str, config: Config | None) -> str:
-    """Hide the secret key and the database password, should either appear."""
+    """Hide the secret key, the database and SMTP passwords and the AI key, should
+    any of them appear."""
     if config is None:
         return message
-    secrets = [config.secret_key]
-    try:
-        password = urlsplit(config.database_url).password
-    except ValueError:
-        password = None
-    if password:
-        secrets.append(password)
-    for secret in secrets:
+    secrets = [config.secret_key, config.gemini_api_key or ""]
+    for url in (config.database_url, config.smtp_url or ""):
+        try:
+            password = urlsplit(url).password
+        except ValueError:
+            password = None
+        if password:
+            secrets += [password, unquote(password)]  # as written, and as sent
+    # Longest first, so a secret containing another is hidden whole.
+    for secret in sorted(secrets, key=len, reverse=True):
         if secret:
             message = message.replace(secret, "***")
     return message
@@ -90,7 +93,7 @@ class ErrorReportingGroup(TyperGroup):
                 if debug:
                     raise
                 message = (
-                    f"unexpected {type(exc).__name__}: {_first_line(str(exc))} "
+                    f"unexpected {type(exc).__name__}: {first_line(str(exc))} "
                     "(run `caratzon --debug ...` for the traceback)"
                 )
             report(message, config)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from caratzon_cli import audit, blobs, config, db, demo, serve, users
+from caratzon_cli import audit, blobs, config, db, demo, negotiations, outbox, serve, users, worker
 from caratzon_cli.errors import ErrorReportingGroup
 from caratzon_cli.state import CliState
 
@@ -25,6 +25,9 @@ app.add_typer(demo.app, name="demo")
 app.add_typer(audit.app, name="audit")
 app.add_typer(config.app, name="config")
 app.add_typer(blobs.app, name="blobs")
+app.add_typer(negotiations.app, name="negotiations")
+app.add_typer(outbox.app, name="outbox")
+app.command("worker")(worker.worker)
 
 
 @app.callback()

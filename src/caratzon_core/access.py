@@ -35,6 +35,16 @@ class Action(enum.StrEnum):
     CATALOG_BROWSE = "catalog.browse"
     DESIGN_SAVE = "design.save"
     ANALYTICS_VIEW = "analytics.view"
+    LICENCE_OPTION_EDIT = "licence_option.edit"
+    NEGOTIATION_OPEN = "negotiation.open"
+    NEGOTIATION_VIEW = "negotiation.view"
+    NEGOTIATION_ACT = "negotiation.act"
+    AGREEMENT_VIEW = "agreement.view"
+    THREAD_READ = "thread.read"
+    THREAD_POST = "thread.post"
+    SUPPORT_OPEN = "support.open"
+    SUPPORT_ANSWER = "support.answer"
+    WORKER_RUN = "worker.run"
 
 
 class Scope(enum.Enum):
@@ -95,6 +105,42 @@ POLICY: dict[Action, Rule] = {
     Action.DESIGN_SAVE: Rule(frozenset({Role.BUYER}), Scope.OWN, public_ok=True,
                              explain="Buyers may save published designs to a list."),
     Action.ANALYTICS_VIEW: Rule(frozenset({Role.DESIGNER, Role.ADMIN}), Scope.OWN, admin_on_others=True),
+    # Issue #4. A negotiation's owner is the designer; the buyer is its grantee.
+    Action.LICENCE_OPTION_EDIT: Rule(
+        frozenset({Role.DESIGNER}), Scope.OWN, allow_restricted=False,
+        explain="Only the designer who owns a design may offer licences on it.",
+    ),
+    Action.NEGOTIATION_OPEN: Rule(
+        frozenset({Role.BUYER}), Scope.OWN, public_ok=True, allow_restricted=False,
+        explain="Only buyers may open a licence negotiation, on a published design.",
+    ),
+    Action.NEGOTIATION_VIEW: Rule(
+        frozenset({Role.BUYER, Role.DESIGNER, Role.ADMIN}), Scope.OWN, admin_on_others=True,
+        grant_roles=frozenset({Role.BUYER}),
+        explain="Only the two parties to a negotiation, the buyer and the designer, may see it.",
+    ),
+    Action.NEGOTIATION_ACT: Rule(
+        frozenset({Role.BUYER, Role.DESIGNER}), Scope.OWN, grant_roles=frozenset({Role.BUYER}),
+        allow_restricted=False,
+        explain="Only the two parties to a negotiation, the buyer and the designer, may act on it.",
+    ),
+    Action.AGREEMENT_VIEW: Rule(
+        frozenset({Role.BUYER, Role.DESIGNER, Role.ADMIN}), Scope.OWN, admin_on_others=True,
+        grant_roles=frozenset({Role.BUYER}),
+        explain="Only the parties to an agreement may see it.",
+    ),
+    # A thread's owner is whoever opened it; the other participants are grantees.
+    Action.THREAD_READ: Rule(
+        ALL_ROLES, Scope.OWN, grant_roles=ALL_ROLES,
+        explain="Only the participants of a conversation may read it.",
+    ),
+    Action.THREAD_POST: Rule(
+        ALL_ROLES, Scope.OWN, grant_roles=ALL_ROLES,
+        explain="Only the participants of a conversation may write in it.",
+    ),
+    Action.SUPPORT_OPEN: Rule(ALL_ROLES, Scope.ANY),
+    Action.SUPPORT_ANSWER: Rule(frozenset({Role.ADMIN}), Scope.ANY),
+    Action.WORKER_RUN: Rule(frozenset({Role.ADMIN}), Scope.ANY),
 }
 
 _ROLE_NAMES = {
@@ -194,6 +240,16 @@ _VERBS = {
     Action.CATALOG_BROWSE: "browse the trade catalog",
     Action.DESIGN_SAVE: "save designs to a list",
     Action.ANALYTICS_VIEW: "see a design's engagement figures",
+    Action.LICENCE_OPTION_EDIT: "offer licence options on a design",
+    Action.NEGOTIATION_OPEN: "open a licence negotiation",
+    Action.NEGOTIATION_VIEW: "see a licence negotiation",
+    Action.NEGOTIATION_ACT: "make, accept, reject or withdraw offers",
+    Action.AGREEMENT_VIEW: "see a licence agreement",
+    Action.THREAD_READ: "read a conversation",
+    Action.THREAD_POST: "write in a conversation",
+    Action.SUPPORT_OPEN: "ask support or send feedback",
+    Action.SUPPORT_ANSWER: "read and answer every support request",
+    Action.WORKER_RUN: "run background jobs (expiry, mail delivery)",
 }
 
 

@@ -64,6 +64,9 @@ class User:
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None = None
+    # P40: the person objected to AI processing of their data (message translation,
+    # and later stories and imagery); nothing of theirs goes to the AI port.
+    ai_objection_at: datetime | None = None
 
     @property
     def can_log_in(self) -> bool:

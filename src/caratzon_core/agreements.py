@@ -58,9 +58,11 @@ def conclude(accepted: OfferAccepted, *, agreement_id: str, active: Iterable[Agr
     blocks an overlapping one just as a current one does."""
     if terms_hash(accepted.terms) != accepted.terms_hash:
         raise ValidationFailed("The accepted terms do not match their hash.", field="terms")
-    if accepted.terms.term.start < now.date():
+    # Offers are checked not to start in the past when they are made; a term that
+    # began while the offer waited for its answer starts on the day both agreed to.
+    if accepted.terms.term.start < accepted.offer_made_at.date():
         raise ValidationFailed(
-            "The licence term would start in the past; counter with a new start date.", field="term.start"
+            "The licence term starts before the offer was made; counter with a new start date.", field="term.start"
         )
     mine = [a for a in active if a.design_id == accepted.design_id and a.status is AgreementStatus.ACTIVE]
     reason = conflicts(accepted.terms, [a.terms for a in mine])

@@ -117,6 +117,7 @@ class OfferAccepted:
     terms: LicenceTerms
     terms_hash: str
     at: datetime
+    offer_made_at: datetime
 
 
 @frozen
@@ -251,6 +252,7 @@ def accept(neg: Negotiation, actor_id: str, offer_id: str, now: datetime) -> tup
         negotiation_id=neg.id, design_id=neg.design_id, option_id=neg.option_id, buyer_id=neg.buyer_id,
         designer_id=neg.designer_id, offer_id=offer.id, offered_by=offer.by, accepted_by=party,
         actor_id=actor_id, terms=offer.terms, terms_hash=terms_hash(offer.terms), at=now,
+        offer_made_at=offer.made_at,
     )
     return accepted, event
 

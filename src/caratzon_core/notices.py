@@ -24,6 +24,7 @@ import re
 import string
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Self
 
 from attrs import field, frozen
 
@@ -37,6 +38,8 @@ class NoticeKind(enum.StrEnum):
     OFFER_REJECTED = "offer_rejected"
     OFFER_EXPIRING = "offer_expiring"
     NEW_MESSAGES = "new_messages"
+    NEGOTIATION_WITHDRAWN = "negotiation_withdrawn"
+    NEGOTIATION_EXPIRED = "negotiation_expired"
 
 
 def _frozen_values(values: Mapping[str, str]) -> Mapping[str, str]:
@@ -55,6 +58,9 @@ class Notice:
     to_email: str
     language: str
     values: Mapping[str, str] = field(converter=_frozen_values, hash=False)
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Self:
+        return self  # immutable (its mapping is a read-only proxy, which cannot be copied)
 
 
 @frozen
@@ -109,6 +115,16 @@ TEMPLATES: Mapping[str, Mapping[str, Template]] = {
             "New message in {thread_title}",
             "Hello {name},\n\nYou have a new message in “{thread_title}”.\n\nRead it here:\n{url}" + _EN_SIGN,
         ),
+        NoticeKind.NEGOTIATION_WITHDRAWN: Template(
+            "Negotiation withdrawn: {design_title}",
+            "Hello {name},\n\n{counterparty} has withdrawn from the negotiation for “{design_title}” "
+            "(latest offer {amount}).\n\nSee the negotiation:\n{url}" + _EN_SIGN,
+        ),
+        NoticeKind.NEGOTIATION_EXPIRED: Template(
+            "Offer lapsed: {design_title}",
+            "Hello {name},\n\nThe offer of {amount} for “{design_title}” expired without a reply, so the "
+            "negotiation has closed.\n\nSee the negotiation:\n{url}" + _EN_SIGN,
+        ),
     },
     Language.ZH_HANS: {
         NoticeKind.OFFER_RECEIVED: Template(
@@ -141,6 +157,16 @@ TEMPLATES: Mapping[str, Mapping[str, Template]] = {
             "{name}，您好：\n\n您在“{thread_title}”中有 {count} 条新消息。\n\n"
             "请点击以下链接查看：\n{url}" + _HANS_SIGN,
         ),
+        NoticeKind.NEGOTIATION_WITHDRAWN: Template(
+            "洽谈已撤回：{design_title}",
+            "{name}，您好：\n\n{counterparty} 已退出“{design_title}”的洽谈（最新报价 {amount}）。\n\n"
+            "请点击以下链接查看洽谈记录：\n{url}" + _HANS_SIGN,
+        ),
+        NoticeKind.NEGOTIATION_EXPIRED: Template(
+            "报价已失效：{design_title}",
+            "{name}，您好：\n\n“{design_title}”的报价 {amount} 已到期且未获回复，洽谈已结束。\n\n"
+            "请点击以下链接查看洽谈记录：\n{url}" + _HANS_SIGN,
+        ),
     },
     Language.ZH_HANT: {
         NoticeKind.OFFER_RECEIVED: Template(
@@ -172,6 +198,16 @@ TEMPLATES: Mapping[str, Mapping[str, Template]] = {
             "「{thread_title}」有 {count} 則新訊息",
             "{name} 您好：\n\n您在「{thread_title}」中有 {count} 則新訊息。\n\n"
             "請點擊以下連結查看：\n{url}" + _HANT_SIGN,
+        ),
+        NoticeKind.NEGOTIATION_WITHDRAWN: Template(
+            "洽談已撤回：{design_title}",
+            "{name} 您好：\n\n{counterparty} 已退出「{design_title}」的洽談（最新報價 {amount}）。\n\n"
+            "請點擊以下連結查看洽談紀錄：\n{url}" + _HANT_SIGN,
+        ),
+        NoticeKind.NEGOTIATION_EXPIRED: Template(
+            "報價已失效：{design_title}",
+            "{name} 您好：\n\n「{design_title}」的報價 {amount} 已到期且未獲回覆，洽談已結束。\n\n"
+            "請點擊以下連結查看洽談紀錄：\n{url}" + _HANT_SIGN,
         ),
     },
 }

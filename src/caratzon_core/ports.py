@@ -16,12 +16,17 @@ from types import TracebackType
 from typing import BinaryIO, Protocol, Self
 
 from caratzon_core.accounts import DesignerProfile, User
+from caratzon_core.agreements import Agreement
 from caratzon_core.audit import AuditEntry, ChainHead, Checkpoint
 from caratzon_core.blobs import SignedLink, StoredBlob
 from caratzon_core.catalog import CatalogPage, CatalogQuery
 from caratzon_core.consent import ConsentRecord, DailyEngagement, EngagementEvent
 from caratzon_core.credentials import ApiToken, LoginAttempt, ThrottleKey
 from caratzon_core.designs import Asset, AssetKind, Design, Inspection
+from caratzon_core.licence_options import LicenceOption
+from caratzon_core.messaging import CachedTranslation, Message, ReadMarker, Thread, ThreadKind, UnreadDigest
+from caratzon_core.negotiation import Negotiation
+from caratzon_core.outbox import OutboxMessage
 from caratzon_core.privacy import PolicyAcceptance, PolicyVersion
 
 # -- infrastructure ----------------------------------------------------------------
@@ -225,6 +230,157 @@ class CatalogReader(Protocol):
     def search(self, query: CatalogQuery) -> CatalogPage: ...
 
 
+class LicenceOptionRepository(Protocol):
+    def add(self, option: LicenceOption) -> None: ...
+
+    def get(self, option_id: str) -> LicenceOption | None: ...
+
+    def update(self, option: LicenceOption) -> None: ...
+
+    def list_for_design(self, design_id: str, *, include_retired: bool = False) -> builtins.list[LicenceOption]:
+        """Oldest first."""
+        ...
+
+
+class NegotiationRepository(Protocol):
+    def add(self, negotiation: Negotiation) -> None:
+        """Insert the negotiation with its offers."""
+        ...
+
+    def get(self, negotiation_id: str) -> Negotiation | None: ...
+
+    def get_for_update(self, negotiation_id: str) -> Negotiation | None:
+        """Read and lock the row until the transaction ends, so two answers to the
+        same offer serialise and the second sees the first."""
+        ...
+
+    def update(self, negotiation: Negotiation) -> None:
+        """Store the new status and append offers not stored yet (offers are never
+        changed or removed)."""
+        ...
+
+    def list_for_user(self, user_id: str, *, limit: int = 200) -> builtins.list[Negotiation]:
+        """Negotiations where the user is buyer or designer, latest activity first."""
+        ...
+
+    def open_expired(self, now: datetime, *, limit: int = 500) -> builtins.list[str]:
+        """Ids of open negotiations whose latest offer expired at or before ``now``."""
+        ...
+
+    def open_expiring(self, start: datetime, end: datetime, *, limit: int = 500) -> builtins.list[Negotiation]:
+        """Open negotiations whose latest offer expires in (start, end]."""
+        ...
+
+
+class AgreementRepository(Protocol):
+    def lock_design(self, design_id: str) -> None:
+        """Serialise agreement-making on a design until the transaction ends (row lock
+        on PostgreSQL; SQLite's write transaction already serialises)."""
+        ...
+
+    def add(self, agreement: Agreement) -> None:
+        """Insert; raise :class:`~caratzon_core.errors.Conflict` if the negotiation
+        already has an agreement."""
+        ...
+
+    def get(self, agreement_id: str) -> Agreement | None: ...
+
+    def for_negotiation(self, negotiation_id: str) -> Agreement | None: ...
+
+    def active_for_design(self, design_id: str) -> builtins.list[Agreement]:
+        """Agreements with status active on the design, whatever their term."""
+        ...
+
+    def in_force(self, design_id: str, day: date) -> builtins.list[Agreement]:
+        """Active licences on the design whose term covers ``day``."""
+        ...
+
+    def list_for_user(self, user_id: str, *, limit: int = 200) -> builtins.list[Agreement]:
+        """Where the user is buyer or designer, newest first."""
+        ...
+
+
+class ThreadRepository(Protocol):
+    def add(self, thread: Thread) -> None: ...
+
+    def get(self, thread_id: str) -> Thread | None: ...
+
+    def for_subject(self, kind: ThreadKind, subject_id: str) -> Thread | None: ...
+
+    def add_participant(self, thread_id: str, user_id: str) -> None:
+        """Idempotent."""
+        ...
+
+    def list_for_user(self, user_id: str, *, limit: int = 200) -> builtins.list[Thread]:
+        """Threads the user takes part in, latest message first."""
+        ...
+
+    def list_support(self, *, limit: int = 200) -> builtins.list[Thread]:
+        """Every support thread, latest message first (the admins' queue)."""
+        ...
+
+    def add_message(self, message: Message) -> None:
+        """Insert the message with its attachments and move the thread's last-message time."""
+        ...
+
+    def messages(self, thread_id: str, *, limit: int = 500) -> builtins.list[Message]:
+        """The latest ``limit`` messages, oldest first."""
+        ...
+
+    def get_attachment(self, attachment_id: str) -> tuple[Message, int] | None:
+        """The message holding the attachment and its index in ``message.attachments``."""
+        ...
+
+    def mark_read(self, marker: ReadMarker) -> None:
+        """Upsert; a marker never moves backwards."""
+        ...
+
+    def read_marker(self, thread_id: str, user_id: str) -> ReadMarker | None: ...
+
+    def unread_counts(self, user_id: str) -> dict[str, int]:
+        """Thread id → messages written by others (platform events do not count: they
+        have their own notices) newer than the user's read marker; zeros left out."""
+        ...
+
+    def undigested(self, quiet_since: datetime, *, limit: int = 500) -> builtins.list[UnreadDigest]:
+        """Per participant and thread: messages written by others (not platform events)
+        that are newer than both the
+        participant's read marker and their last digest, when the newest of them is at
+        or before ``quiet_since`` (batching: one mail once a thread goes quiet)."""
+        ...
+
+    def mark_digested(self, thread_id: str, user_id: str, through: datetime) -> None: ...
+
+
+class TranslationRepository(Protocol):
+    def get(self, message_id: str, language: str) -> CachedTranslation | None: ...
+
+    def get_many(self, message_ids: builtins.list[str], language: str) -> dict[str, CachedTranslation]: ...
+
+    def put(self, translation: CachedTranslation) -> None:
+        """Idempotent: a second put for the same message and language is ignored."""
+        ...
+
+
+class OutboxRepository(Protocol):
+    def add(self, message: OutboxMessage) -> bool:
+        """Insert unless a row with the same de-duplication key exists; True if inserted."""
+        ...
+
+    def get(self, message_id: str) -> OutboxMessage | None: ...
+
+    def claim_due(self, now: datetime, lease_until: datetime, *, limit: int = 100) -> builtins.list[OutboxMessage]:
+        """Pending rows due at ``now`` and not claimed by another worker, claimed until
+        ``lease_until`` (skipping rows other transactions hold)."""
+        ...
+
+    def update(self, message: OutboxMessage) -> None: ...
+
+    def counts(self) -> dict[str, int]:
+        """Rows per status."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the ``with`` block without :meth:`commit` rolls back."""
 
@@ -241,6 +397,12 @@ class UnitOfWork(Protocol):
     consents: ConsentRepository
     engagement: EngagementRepository
     catalog: CatalogReader
+    licence_options: LicenceOptionRepository
+    negotiations: NegotiationRepository
+    agreements: AgreementRepository
+    threads: ThreadRepository
+    translations: TranslationRepository
+    outbox: OutboxRepository
 
     def __enter__(self) -> Self: ...
 

@@ -29,23 +29,38 @@ from caratzon_core.designs import Asset, AssetKind, Design, DesignStatus, Inspec
 from caratzon_core.errors import Conflict, NotFound, ValidationFailed
 from caratzon_core.geometry import MeshMetrics
 from caratzon_core.ports import (
+    AgreementRepository,
     AssetRepository,
     AuditRepository,
     CatalogReader,
     ConsentRepository,
     DesignRepository,
     EngagementRepository,
+    LicenceOptionRepository,
     LoginAttemptRepository,
+    NegotiationRepository,
+    OutboxRepository,
     PendingBlobRepository,
     PolicyRepository,
     ProfileRepository,
     SavedDesignRepository,
+    ThreadRepository,
     TokenRepository,
+    TranslationRepository,
     UserRepository,
 )
 from caratzon_core.privacy import INITIAL_POLICY_VERSION, PolicyAcceptance, PolicyVersion
 from caratzon_core.services.deps import Deps, Settings
 from caratzon_core.signing import HmacSigner
+from caratzon_core.testing_trade import (
+    Agreements,
+    LicenceOptions,
+    Negotiations,
+    Outbox,
+    Threads,
+    TradeState,
+    Translations,
+)
 
 
 class FakeClock:
@@ -121,6 +136,7 @@ class _State:
     consents: list[ConsentRecord] = attrs.Factory(list)
     events: list[EngagementEvent] = attrs.Factory(list)
     stats: dict[str, list[int]] = attrs.Factory(dict)  # design id -> [views, saves]
+    trade: TradeState = attrs.Factory(TradeState)
 
 
 class _Users:
@@ -531,6 +547,12 @@ class InMemoryUnitOfWork:
     consents: ConsentRepository
     engagement: EngagementRepository
     catalog: CatalogReader
+    licence_options: LicenceOptionRepository
+    negotiations: NegotiationRepository
+    agreements: AgreementRepository
+    threads: ThreadRepository
+    translations: TranslationRepository
+    outbox: OutboxRepository
 
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
@@ -573,6 +595,12 @@ class InMemoryUnitOfWork:
         self.consents = _Consents(self._work)
         self.engagement = _Engagement(self._work)
         self.catalog = _Catalog(self._work)
+        self.licence_options = LicenceOptions(self._work.trade)
+        self.negotiations = Negotiations(self._work.trade)
+        self.agreements = Agreements(self._work.trade)
+        self.threads = Threads(self._work.trade)
+        self.translations = Translations(self._work.trade)
+        self.outbox = Outbox(self._work.trade)
 
 
 class InMemoryStore:
@@ -617,6 +645,37 @@ class FakeInspector:
         raise ValidationFailed("The file is not an image we can read.", field="file")
 
 
+class FakeAI:
+    """Records every text sent to it (so tests can prove what never was) and answers
+    with a recognisable fake translation; ``fail`` makes it raise AIUnavailable."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str]] = []
+        self.fail = False
+
+    def translate(self, text: str, source: str, target: str) -> str | None:
+        from caratzon_core.errors import AIUnavailable
+
+        self.calls.append((text, source, target))
+        if self.fail:
+            raise AIUnavailable("The AI service is unavailable.")
+        return f"[{target}] {text}"
+
+
+class RecordingMailer:
+    """Keeps sent mails in memory; fails the next ``fail_next`` sends."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, str]] = []
+        self.fail_next = 0
+
+    def send(self, *, to: str, subject: str, body: str, message_id: str) -> None:
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            raise ConnectionError("SMTP server refused the connection")
+        self.sent.append({"to": to, "subject": subject, "body": body, "message_id": message_id})
+
+
 def fake_deps(*, clock: FakeClock | None = None, settings: Settings | None = None) -> tuple[Deps, InMemoryStore]:
     from caratzon_core.testing_blobs import InMemoryBlobStore  # it imports FakeClock from here
 
@@ -633,6 +692,8 @@ def fake_deps(*, clock: FakeClock | None = None, settings: Settings | None = Non
         settings=settings or Settings(),
         blobs=blobs,
         inspector=FakeInspector(),
+        ai=FakeAI(),
+        mailer=RecordingMailer(),
     )
     return deps, store
 

@@ -13,7 +13,21 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from caratzon_adapters.bootstrap import Services, bootstrap
 from caratzon_adapters.config import Config
-from caratzon_web import account, api, api_designs, auth, blobs, catalog, consent, errors, health, pages, studio
+from caratzon_web import (
+    account,
+    api,
+    api_designs,
+    api_licensing,
+    auth,
+    blobs,
+    catalog,
+    consent,
+    errors,
+    health,
+    pages,
+    studio,
+    trade,
+)
 from caratzon_web.context import EXTENSION_KEY, load_session_user, template_globals
 from caratzon_web.converters import make_api_converter
 from caratzon_web.extensions import csrf
@@ -65,6 +79,7 @@ def create_app(config: Config | None = None, *, services: Services | None = None
     # session, is the page route POST /beacon, CSRF-checked: see consent.py.)
     csrf.exempt(api.bp)
     csrf.exempt(api_designs.bp)
+    csrf.exempt(api_licensing.bp)
 
     app.before_request(load_session_user)
     app.context_processor(template_globals)
@@ -77,10 +92,12 @@ def create_app(config: Config | None = None, *, services: Services | None = None
     app.register_blueprint(account.bp)
     app.register_blueprint(studio.bp)
     app.register_blueprint(catalog.bp)
+    app.register_blueprint(trade.bp)
     app.register_blueprint(consent.bp)
     app.register_blueprint(blobs.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(api_designs.bp)
+    app.register_blueprint(api_licensing.bp)
     app.register_blueprint(health.bp)
     return app
 

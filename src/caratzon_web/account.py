@@ -71,8 +71,15 @@ def update() -> BaseResponse | tuple[str, int]:
     try:
         if section == "details":
             entered = {k: form.get(k, "") for k in ("name", "business_name", "business_address", "language")}
-            accounts.update_account(actor, user.id, AccountChanges(**entered), client())
+            accounts.update_account(actor, user.id, AccountChanges(
+                name=entered["name"], business_name=entered["business_name"],
+                business_address=entered["business_address"], language=entered["language"]), client())
             flash("Your details are saved.", "success")
+        elif section == "ai":
+            objects = form.get("object_to_ai") == "yes"
+            accounts.update_account(actor, user.id, AccountChanges(object_to_ai=objects), client())
+            flash("Nothing of yours will be sent to AI services." if objects
+                  else "Your messages may be translated by our AI service again.", "success")
         elif section == "profile":
             entered = {k: form.get(k, "") for k in ("biography", "brand_description", "credentials")}
             accounts.update_profile(actor, user.id, client=client(), **entered)

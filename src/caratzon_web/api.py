@@ -71,6 +71,7 @@ def account_json(user: User) -> dict[str, Any]:
         "language": user.language.value,
         "business_name": user.business_name,
         "business_address": user.business_address,
+        "object_to_ai": user.ai_objection_at is not None,
     }
 
 

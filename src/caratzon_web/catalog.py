@@ -23,6 +23,7 @@ from caratzon_core.designs import GEMSTONE_TYPES, METALS, Category
 from caratzon_core.errors import ValidationFailed
 from caratzon_core.geometry import ALLOYS, UNITS_NOTE
 from caratzon_core.money import CURRENCY_EXPONENTS
+from caratzon_core.services.designs import DesignView
 from caratzon_web.consent import visitor_id
 from caratzon_web.context import client, current_user, login_required, safe_next, services
 
@@ -97,9 +98,26 @@ def design(design_id: str) -> str:
     visitor = visitor_id()
     # Stored only with analytics consent: then the page also reports scroll depth.
     tracked = services().engagement.record(visitor, user, design_id, "view")
+    return _design_page(actor, view, tracked=tracked)
+
+
+def _design_page(actor: Actor, view: DesignView, *, tracked: bool, **licensing: Any) -> str:
+    # The licence options with their list prices; buyers open a negotiation from one (trade.py).
+    forms: dict[str, Any] = {"open_option_id": None, "open_values": {}, "open_errors": {}, **licensing}
     return render_template("catalog/design.html", view=view, design=view.design, profile=view.profile,
                            metals=METALS, alloys={a.code: a for a in ALLOYS}, units_note=UNITS_NOTE,
-                           tracked=tracked)
+                           tracked=tracked, licence_options=services().licensing.options(actor, view.design.id),
+                           **forms)
+
+
+def design_page(design_id: str, *, open_option_id: str, open_values: Mapping[str, str],
+                open_errors: Mapping[str, str], status: int) -> tuple[str, int]:
+    """The design page again with one option's "start a negotiation" form as entered and
+    its problems by the field (for trade.py, which takes that form). Counts no view."""
+    _, actor = _me()
+    view = services().designs.view(actor, design_id, client())
+    return _design_page(actor, view, tracked=False, open_option_id=open_option_id, open_values=open_values,
+                        open_errors=open_errors), status
 
 
 @bp.post("/designs/<design_id>/save")

@@ -66,9 +66,17 @@ def parse_iso_date(value: str, *, field: str) -> date | None:
         raise ValidationFailed(f"{_label(field)} {e}.", field=field) from None
 
 
+def _structure_bool(value: object, _type: type) -> bool:
+    # JSON true/false only: no "yes", 1 or "false" (which bool() would call true).
+    if not isinstance(value, bool):
+        raise _FieldProblem("must be true or false")
+    return value
+
+
 def make_api_converter() -> cattrs.Converter:
     converter = cattrs.Converter(forbid_extra_keys=True)
     converter.register_structure_hook(str, _structure_str)
+    converter.register_structure_hook(bool, _structure_bool)
     converter.register_structure_hook(date, _structure_date)
     return converter
 

@@ -18,6 +18,7 @@ from caratzon_core.accounts import (
     Language,
     Role,
 )
+from caratzon_core.agreements import AgreementStatus
 from caratzon_core.catalog import DEFAULT_PAGE, MAX_PAGE, MAX_QUERY, Sort
 from caratzon_core.designs import (
     CAD_EXTENSIONS,
@@ -36,7 +37,20 @@ from caratzon_core.designs import (
     Visibility,
 )
 from caratzon_core.geometry import CadStatus
+from caratzon_core.licence_options import MAX_OPTION_NAME, MAX_OPTIONS_PER_DESIGN, OptionStatus
+from caratzon_core.licensing import MAX_TERM_MONTHS, WORLDWIDE, Exclusivity, Modification, Use
+from caratzon_core.messaging import (
+    ATTACHMENT_EXTENSIONS,
+    MAX_ATTACHMENT_BYTES,
+    MAX_ATTACHMENTS,
+    MAX_MESSAGE_CHARS,
+    MAX_THREAD_TITLE,
+    MessageKind,
+    SupportTopic,
+    ThreadKind,
+)
 from caratzon_core.money import CURRENCY_EXPONENTS
+from caratzon_core.negotiation import DEFAULT_OFFER_TTL, NegotiationStatus, Party
 from caratzon_core.privacy import INITIAL_POLICY_VERSION
 from caratzon_core.services.engagement import MAX_ANALYTICS_DAYS
 
@@ -118,11 +132,15 @@ _SCHEMAS: dict[str, Any] = {
             "business_name": {"type": ["string", "null"], "maxLength": MAX_BUSINESS_FIELD_LENGTH},
             "business_address": {"type": ["string", "null"], "maxLength": MAX_BUSINESS_FIELD_LENGTH},
             "language": {"type": ["string", "null"], "enum": [*_LANGUAGES, None]},
+            "object_to_ai": {"type": ["boolean", "null"],
+                             "description": "true: object to AI processing of your data (no translation of "
+                                            "your messages, nor of others' for you); false: allow it again."},
         },
     },
     "Account": {
         "type": "object",
-        "required": ["id", "email", "name", "role", "language", "business_name", "business_address"],
+        "required": ["id", "email", "name", "role", "language", "business_name", "business_address",
+                     "object_to_ai"],
         "properties": {
             "id": {"type": "string"},
             "email": {"type": "string", "format": "email"},
@@ -131,6 +149,7 @@ _SCHEMAS: dict[str, Any] = {
             "language": {"type": "string", "enum": _LANGUAGES},
             "business_name": {"type": ["string", "null"]},
             "business_address": {"type": ["string", "null"]},
+            "object_to_ai": {"type": "boolean", "description": "Whether you object to AI processing of your data."},
         },
     },
     "TokenRequest": {
@@ -704,12 +723,658 @@ _DESIGN_PATHS: dict[str, Any] = {
 _PATHS.update(_DESIGN_PATHS)
 
 
+# -- licensing, negotiations, agreements, threads and support (issue #4) ------------------------------
+
+_COUNTRY = {"type": "string", "pattern": "^[A-Za-z]{2}$",
+            "description": "An ISO 3166-1 alpha-2 country code (e.g. GB, not UK); case does not matter."}
+_DATE = {"type": "string", "format": "date"}
+_DATETIME = {"type": "string", "format": "date-time"}
+_OFFER_STATES = ["open", "superseded", "accepted", "rejected", "withdrawn", "expired"]
+_FEE_INPUT = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["currency"],
+    "description": "More than zero. Give 'amount' (major units, a decimal string: never a float) or "
+                   "'amount_minor' (whole minor units).",
+    "properties": {
+        "amount": {**_DECIMAL, "examples": ["1500.00"], "description": "No more decimals than the currency has."},
+        "amount_minor": {"type": "integer", "minimum": 1},
+        "currency": {"type": "string", "enum": _CURRENCIES,
+                     "description": "ISO 4217; a flat fee and a royalty in one offer share it."},
+    },
+}
+_TERMS_INPUT_FIELDS: dict[str, Any] = {
+    "use": {"type": "string", "enum": [u.value for u in Use]},
+    "exclusivity": {"type": "string", "enum": [e.value for e in Exclusivity], "default": "non_exclusive",
+                    "description": "An exclusive licence may not overlap (territory and time) any active licence "
+                                   "on the design, and no licence may overlap an active exclusive one (409)."},
+    "territory": {
+        "oneOf": [
+            {"type": "string", "const": WORLDWIDE},
+            {"type": "array", "minItems": 1, "items": _COUNTRY},
+            {"type": "object", "additionalProperties": False,
+             "properties": {"worldwide": {"type": "boolean"}, "countries": {"type": "array", "items": _COUNTRY}}},
+        ],
+        "description": "'worldwide', or ISO 3166-1 alpha-2 country codes.",
+    },
+    "term": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["start"],
+        "properties": {
+            "start": {**_DATE, "description": "YYYY-MM-DD; today or later."},
+            "months": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_TERM_MONTHS,
+                       "description": "Calendar months; null (or left out) is perpetual."},
+        },
+    },
+    "fees": {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "A flat fee, a royalty per piece, or both, in one currency.",
+        "properties": {"flat": {"oneOf": [_FEE_INPUT, {"type": "null"}]},
+                       "royalty_per_unit": {"oneOf": [_FEE_INPUT, {"type": "null"}]}},
+    },
+    "unit_cap": {"type": ["integer", "null"], "minimum": 1, "description": "Pieces; null is unlimited."},
+    "may_modify": {"type": "array", "uniqueItems": True, "items": {"type": "string",
+                                                                    "enum": [m.value for m in Modification]}},
+    "attribution_required": {"type": "boolean", "default": True},
+    "cad_redistributable": {"const": False, "description": "CAD files are never redistributable."},
+}
+_THREAD_FIELDS: dict[str, Any] = {
+    "id": {"type": "string"},
+    "kind": {"type": "string", "enum": [k.value for k in ThreadKind]},
+    "title": {"type": "string"},
+    "topic": {"type": ["string", "null"], "enum": [*(t.value for t in SupportTopic), None],
+              "description": "Support threads only."},
+    "subject_id": {"type": ["string", "null"], "description": "The negotiation's id, on a negotiation thread."},
+    "created_at": _DATETIME,
+    "last_message_at": {"type": ["string", "null"], "format": "date-time"},
+}
+_PERSON = {"type": "object", "required": ["id", "name"],
+           "properties": {"id": {"type": "string"}, "name": {"type": "string"}}}
+_AGREEMENT_PARTY = {"type": "object", "required": ["id", "name", "business_name"],
+                    "properties": {"id": {"type": "string"}, "name": {"type": "string"},
+                                   "business_name": {"type": ["string", "null"]}}}
+_TITLED = {"type": "object", "required": ["id", "title"],
+           "properties": {"id": {"type": "string"}, "title": {"type": "string"}}}
+
+
+def _items(name: str) -> dict[str, Any]:
+    return {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": _ref(name)}}}
+
+
+_LICENSING_SCHEMAS: dict[str, Any] = {
+    "TermsMoney": {
+        "type": "object",
+        "required": ["amount", "currency", "amount_minor"],
+        "description": "Money in licence terms: the decimal string in MAJOR units (never a float) beside the "
+                       "whole minor units the canonical JSON holds.",
+        "properties": {
+            "amount": {**_DECIMAL, "examples": ["1500.00"]},
+            "currency": {"type": "string", "enum": _CURRENCIES},
+            "amount_minor": {"type": "integer", "examples": [150000]},
+        },
+    },
+    "LicenceTermsInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["use", "territory", "term", "fees"],
+        "description": "Every rule is checked and every problem listed in 'details'; 'field' names the first "
+                       "(e.g. 'fees.flat', 'currency', 'territory', 'term.start').",
+        "properties": _TERMS_INPUT_FIELDS,
+    },
+    "LicenceTermsChanges": {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "The top-level fields to change; each replaces that field of the latest offer (or the "
+                       "option) as a whole (so 'fees' names every fee). A term that has already begun moves "
+                       "to today unless 'term' is given. The result is checked like new terms.",
+        "properties": _TERMS_INPUT_FIELDS,
+    },
+    "LicenceTerms": {
+        "type": "object",
+        "required": ["use", "exclusivity", "territory", "term", "unit_cap", "fees", "may_modify",
+                     "attribution_required", "cad_redistributable"],
+        "description": "The canonical shape (as hashed), except that money also carries a decimal 'amount'.",
+        "properties": {
+            "use": {"type": "string", "enum": [u.value for u in Use]},
+            "exclusivity": {"type": "string", "enum": [e.value for e in Exclusivity]},
+            "territory": {"type": "object", "required": ["worldwide", "countries"],
+                          "properties": {"worldwide": {"type": "boolean"},
+                                         "countries": {"type": "array", "items": {"type": "string"},
+                                                       "description": "Sorted; empty when worldwide."}}},
+            "term": {"type": "object", "required": ["start", "months"],
+                     "properties": {"start": _DATE, "months": {"type": ["integer", "null"],
+                                                               "description": "null: perpetual."}}},
+            "unit_cap": {"type": ["integer", "null"], "description": "null: unlimited."},
+            "fees": {"type": "object", "required": ["flat", "royalty_per_unit"],
+                     "properties": {"flat": {"oneOf": [_ref("TermsMoney"), {"type": "null"}]},
+                                    "royalty_per_unit": {"oneOf": [_ref("TermsMoney"), {"type": "null"}]}}},
+            "may_modify": {"type": "array", "items": {"type": "string", "enum": [m.value for m in Modification]}},
+            "attribution_required": {"type": "boolean"},
+            "cad_redistributable": {"const": False},
+        },
+    },
+    "LicenceOptionInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["name", "terms"],
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": MAX_OPTION_NAME},
+            "terms": _ref("LicenceTermsInput"),
+        },
+    },
+    "LicenceOption": {
+        "type": "object",
+        "required": ["id", "design_id", "designer_id", "name", "status", "terms", "created_at", "retired_at"],
+        "properties": {
+            "id": {"type": "string"},
+            "design_id": {"type": "string"},
+            "designer_id": {"type": "string"},
+            "name": {"type": "string"},
+            "status": {"type": "string", "enum": [o.value for o in OptionStatus],
+                       "description": "Retired options open no new negotiations."},
+            "terms": _ref("LicenceTerms"),
+            "created_at": _DATETIME,
+            "retired_at": {"type": ["string", "null"], "format": "date-time"},
+        },
+    },
+    "LicenceOptionList": _items("LicenceOption"),
+    "NegotiationOpen": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["option_id"],
+        "properties": {
+            "option_id": {"type": "string"},
+            "proposed_terms": {"oneOf": [_ref("LicenceTermsChanges"), {"type": "null"}],
+                               "description": "Changes to the option's terms (a lower fee, say); "
+                                              "left out: the option as listed."},
+            "note": {"type": ["string", "null"], "maxLength": MAX_MESSAGE_CHARS,
+                     "description": "Posted to the negotiation's thread."},
+        },
+    },
+    "OfferInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["terms"],
+        "properties": {"terms": _ref("LicenceTermsChanges")},
+    },
+    "AcceptInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "The body may be empty: the latest offer is accepted.",
+        "properties": {"offer_id": {"type": ["string", "null"],
+                                    "description": "Name the offer you read, so a newer one is not accepted "
+                                                   "by mistake (409 when it was superseded)."}},
+    },
+    "Offer": {
+        "type": "object",
+        "required": ["id", "by", "state", "terms", "terms_hash", "made_at", "expires_at"],
+        "properties": {
+            "id": {"type": "string"},
+            "by": {"type": "string", "enum": [p.value for p in Party]},
+            "state": {"type": "string", "enum": _OFFER_STATES,
+                      "description": "Only the latest offer is open; earlier ones are superseded."},
+            "terms": _ref("LicenceTerms"),
+            "terms_hash": {"type": "string", "pattern": "^[0-9a-f]{64}$",
+                           "description": "SHA-256 of the canonical JSON of these terms."},
+            "made_at": _DATETIME,
+            "expires_at": {**_DATETIME, "description": f"{DEFAULT_OFFER_TTL.days} days after it was made "
+                                                       "unless configured otherwise."},
+        },
+    },
+    "Negotiation": {
+        "type": "object",
+        "required": ["id", "status", "design", "option", "buyer", "designer", "my_party", "whose_turn",
+                     "can_answer", "latest_offer_id", "accepted_offer_id", "closed_at", "thread_id",
+                     "agreement_id", "offers"],
+        "properties": {
+            "id": {"type": "string"},
+            "status": {"type": "string", "enum": [s.value for s in NegotiationStatus]},
+            "design": _TITLED,
+            "option": {"oneOf": [{"type": "object", "required": ["id", "name", "status"],
+                                  "properties": {"id": {"type": "string"}, "name": {"type": "string"},
+                                                 "status": {"type": "string",
+                                                            "enum": [o.value for o in OptionStatus]}}},
+                                 {"type": "null"}]},
+            "buyer": _PERSON,
+            "designer": _PERSON,
+            "my_party": {"type": ["string", "null"], "enum": [*(p.value for p in Party), None],
+                         "description": "null for an admin looking on."},
+            "whose_turn": {"type": ["string", "null"], "enum": [*(p.value for p in Party), None],
+                           "description": "Who may answer the latest offer; null once closed."},
+            "can_answer": {"type": "boolean",
+                           "description": "It is your turn and the latest offer has not expired."},
+            "latest_offer_id": {"type": "string"},
+            "accepted_offer_id": {"type": ["string", "null"]},
+            "closed_at": {"type": ["string", "null"], "format": "date-time"},
+            "thread_id": {"type": ["string", "null"], "description": "GET /api/v1/threads/{thread_id}/messages."},
+            "agreement_id": {"type": ["string", "null"]},
+            "offers": {"type": "array", "items": _ref("Offer"), "description": "Oldest first."},
+        },
+    },
+    "NegotiationSummary": {
+        "type": "object",
+        "required": ["id", "status", "design", "counterparty", "my_party", "whose_turn", "my_turn",
+                     "latest_offer"],
+        "properties": {
+            "id": {"type": "string"},
+            "status": {"type": "string", "enum": [s.value for s in NegotiationStatus]},
+            "design": _TITLED,
+            "counterparty": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}},
+            "my_party": {"type": "string", "enum": [p.value for p in Party]},
+            "whose_turn": {"type": ["string", "null"], "enum": [*(p.value for p in Party), None]},
+            "my_turn": {"type": "boolean"},
+            "latest_offer": {
+                "type": "object",
+                "required": ["id", "by", "fees", "made_at", "expires_at"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "by": {"type": "string", "enum": [p.value for p in Party]},
+                    "fees": {"type": "object", "properties": {
+                        "flat": {"oneOf": [_ref("TermsMoney"), {"type": "null"}]},
+                        "royalty_per_unit": {"oneOf": [_ref("TermsMoney"), {"type": "null"}]}}},
+                    "made_at": _DATETIME,
+                    "expires_at": _DATETIME,
+                },
+            },
+        },
+    },
+    "NegotiationList": {**_items("NegotiationSummary"), "description": "Latest activity first."},
+    "Agreement": {
+        "type": "object",
+        "required": ["id", "negotiation_id", "status", "design", "buyer", "designer", "terms", "terms_hash",
+                     "canonical_terms", "effective_date", "end_date", "created_at"],
+        "properties": {
+            "id": {"type": "string"},
+            "negotiation_id": {"type": "string"},
+            "status": {"type": "string", "enum": [s.value for s in AgreementStatus]},
+            "design": _TITLED,
+            "buyer": _AGREEMENT_PARTY,
+            "designer": _AGREEMENT_PARTY,
+            "terms": _ref("LicenceTerms"),
+            "terms_hash": {"type": "string", "pattern": "^[0-9a-f]{64}$",
+                           "description": "SHA-256 (hex) of the bytes of 'canonical_terms'."},
+            "canonical_terms": {"type": "string",
+                                "description": "The accepted terms as canonical JSON (sorted keys, no whitespace, "
+                                               "ASCII, money in minor units): hash its ASCII bytes to check "
+                                               "'terms_hash'."},
+            "effective_date": _DATE,
+            "end_date": {"type": ["string", "null"], "format": "date",
+                         "description": "The first day no longer covered; null: perpetual."},
+            "created_at": _DATETIME,
+        },
+    },
+    "AgreementList": {**_items("Agreement"), "description": "Newest first."},
+    "Acceptance": {
+        "type": "object",
+        "required": ["negotiation", "agreement"],
+        "properties": {"negotiation": _ref("Negotiation"), "agreement": _ref("Agreement")},
+    },
+    "Thread": {"type": "object", "required": list(_THREAD_FIELDS), "properties": _THREAD_FIELDS},
+    "ThreadSummary": {
+        "type": "object",
+        "required": [*_THREAD_FIELDS, "unread"],
+        "properties": {**_THREAD_FIELDS, "unread": {"type": "integer", "minimum": 0,
+                                                    "description": "Messages by others you have not read."}},
+    },
+    "ThreadList": {**_items("ThreadSummary"), "description": "Latest message first."},
+    "Attachment": {
+        "type": "object",
+        "required": ["id", "filename", "content_type", "size", "sha256", "url", "expires_at"],
+        "properties": {
+            "id": {"type": "string"},
+            "filename": {"type": "string"},
+            "content_type": {"type": "string", "description": "Judged from the bytes, not the name."},
+            "size": {"type": "integer"},
+            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "url": {"type": "string", "format": "uri", "description": "Signed; works without a token until it "
+                                                                     "expires (GET /api/v1/attachments/"
+                                                                     "{attachment_id}/url for a fresh one)."},
+            "expires_at": _DATETIME,
+        },
+    },
+    "Message": {
+        "type": "object",
+        "required": ["id", "kind", "author", "event", "event_data", "text", "original", "translated", "note",
+                     "language", "removed", "created_at", "attachments"],
+        "properties": {
+            "id": {"type": "string"},
+            "kind": {"type": "string", "enum": [k.value for k in MessageKind],
+                     "description": "'event': a negotiation step posted by the platform."},
+            "author": {"oneOf": [{"type": "object", "required": ["name", "me"],
+                                  "properties": {"name": {"type": "string"}, "me": {"type": "boolean"}}},
+                                 {"type": "null"}], "description": "null for events."},
+            "event": {"type": ["string", "null"], "examples": ["offer.made", "offer.accepted"]},
+            "event_data": {"type": ["object", "null"], "additionalProperties": {"type": "string"},
+                           "description": "The event's facts (offer_id, by, fees, agreement_id, terms_hash…)."},
+            "text": {"type": "string", "description": "What you read first: the translation into your language "
+                                                      "where one may be made, else the original. Empty for "
+                                                      "events: render them from 'event' and 'event_data'."},
+            "original": {"type": "string"},
+            "translated": {"type": "boolean"},
+            "note": {"type": ["string", "null"], "description": "Why the original is shown when a translation "
+                                                                "was wanted."},
+            "language": {"type": "string", "description": "The language it was written in."},
+            "removed": {"type": "boolean"},
+            "created_at": _DATETIME,
+            "attachments": {"type": "array", "items": _ref("Attachment")},
+        },
+    },
+    "ThreadMessages": {
+        "type": "object",
+        "required": ["thread", "language", "messages"],
+        "properties": {
+            "thread": _ref("Thread"),
+            "language": {"type": "string", "enum": _LANGUAGES, "description": "Yours: what text is translated to."},
+            "messages": {"type": "array", "items": _ref("Message"), "description": "Oldest first."},
+        },
+    },
+    "MessageInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["body"],
+        "properties": {"body": {"type": "string", "minLength": 1, "maxLength": MAX_MESSAGE_CHARS}},
+    },
+    "MessageUpload": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "body": {"type": "string", "maxLength": MAX_MESSAGE_CHARS,
+                     "description": "May be empty when files are attached."},
+            "attachments": {
+                "type": "array",
+                "maxItems": MAX_ATTACHMENTS,
+                "items": {"type": "string", "contentMediaType": "application/octet-stream"},
+                "description": f"Up to {MAX_ATTACHMENTS} files of at most {MAX_ATTACHMENT_BYTES // 2**20} MB: "
+                               + ", ".join(sorted(ATTACHMENT_EXTENSIONS)) + ". Images are re-encoded without "
+                               "metadata.",
+            },
+        },
+    },
+    "SupportRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["title", "body"],
+        "properties": {
+            "title": {"type": "string", "minLength": 1, "maxLength": MAX_THREAD_TITLE},
+            "body": {"type": "string", "minLength": 1, "maxLength": MAX_MESSAGE_CHARS},
+            "topic": {"type": "string", "enum": [t.value for t in SupportTopic], "default": "support"},
+        },
+    },
+}
+_SCHEMAS.update(_LICENSING_SCHEMAS)
+
+_OPTION_ID = _path_id("option_id", "The licence option's id.")
+_NEGOTIATION_ID = _path_id("negotiation_id", "The negotiation's id.")
+_AGREEMENT_ID = _path_id("agreement_id", "The agreement's id.")
+_THREAD_ID = _path_id("thread_id", "The thread's id.")
+_ATTACHMENT_ID = _path_id("attachment_id", "The attachment's id.")
+_NO_NEGOTIATION = _error("No such negotiation (or offer: field 'offer_id').")
+_NEGOTIATION_403 = _error("Only the two parties to a negotiation, the buyer and the designer, may see or act on it.")
+_MOVE_409 = _error("The negotiation is closed (field 'status'), it is not your turn ('turn'), the offer is your "
+                   "own, superseded ('offer_id') or expired ('expires_at'), or the terms would overlap an "
+                   "exclusive licence ('exclusivity').")
+_TERMS_422 = _error("The terms break a rule; 'field' names the first (e.g. 'fees.flat' for a fee of zero or "
+                    "less, 'currency' for an unknown or mixed currency, 'territory' for a code that is not ISO "
+                    "3166-1 alpha-2, 'term.start' for a term in the past) and 'details' lists them all.")
+
+
+def _negotiation_response(description: str) -> dict[str, Any]:
+    return {"description": description, **_json(_ref("Negotiation"))}
+
+
+def _close(op: str, summary: str, conflict: str) -> dict[str, Any]:
+    return {
+        "post": {
+            "operationId": op,
+            "summary": summary,
+            "parameters": [_NEGOTIATION_ID],
+            "responses": {
+                "200": _negotiation_response("The negotiation, closed."),
+                "401": _resp("Unauthenticated"),
+                "403": _NEGOTIATION_403,
+                "404": _NO_NEGOTIATION,
+                "409": _error(conflict),
+            },
+        }
+    }
+
+
+_LICENSING_PATHS: dict[str, Any] = {
+    "/api/v1/designs/{design_id}/licence-options": {
+        "get": {
+            "operationId": "listLicenceOptions",
+            "summary": "The licence options on a design (published designs: everyone signed in).",
+            "parameters": [_DESIGN_ID, _query("include_retired", "Owners only: list retired options too.",
+                                              {"type": "boolean", "default": False})],
+            "responses": {
+                "200": {"description": "Oldest first.", **_json(_ref("LicenceOptionList"))},
+                "401": _resp("Unauthenticated"),
+                "404": _error("No such design, or not one you may see."),
+                "422": _error("A bad or unknown parameter; 'field' names it."),
+            },
+        },
+        "post": {
+            "operationId": "addLicenceOption",
+            "summary": "Offer a licence on your design: named terms with list prices "
+                       f"(at most {MAX_OPTIONS_PER_DESIGN} per design).",
+            "parameters": [_DESIGN_ID],
+            "requestBody": {"required": True, **_json(_ref("LicenceOptionInput"))},
+            "responses": {
+                "201": {"description": "The new option.", **_json(_ref("LicenceOption"))},
+                "400": _resp("BadRequest"),
+                "401": _resp("Unauthenticated"),
+                "403": _error("Only the designer who owns a design may offer licences on it."),
+                "404": _error("No such design."),
+                "409": _error("The terms overlap an active exclusive licence, or are exclusive and overlap an "
+                              "active licence (field 'exclusivity')."),
+                "422": _TERMS_422,
+            },
+        },
+    },
+    "/api/v1/licence-options/{option_id}/retire": {
+        "post": {
+            "operationId": "retireLicenceOption",
+            "summary": "Retire your option: no new negotiations from it; open ones and agreements keep their terms.",
+            "parameters": [_OPTION_ID],
+            "responses": {
+                "200": {"description": "The option, retired.", **_json(_ref("LicenceOption"))},
+                "401": _resp("Unauthenticated"),
+                "403": _error("Only the designer who owns the design may retire its options."),
+                "404": _error("No such licence option."),
+            },
+        }
+    },
+    "/api/v1/negotiations": {
+        "post": {
+            "operationId": "openNegotiation",
+            "summary": "Open a negotiation (buyers): the first offer is the option's terms, or changed ones.",
+            "requestBody": {"required": True, **_json(_ref("NegotiationOpen"))},
+            "responses": {
+                "201": _negotiation_response("The new negotiation, with its first offer and thread."),
+                "400": _resp("BadRequest"),
+                "401": _resp("Unauthenticated"),
+                "403": _error("Only buyers may open a licence negotiation."),
+                "404": _error("No such licence option (field 'option_id')."),
+                "409": _error("The option was retired or the design is not published (field 'option_id'), or "
+                              "the terms would overlap an exclusive licence ('exclusivity')."),
+                "422": _TERMS_422,
+            },
+        },
+        "get": {
+            "operationId": "listMyNegotiations",
+            "summary": "Your negotiations, as buyer or designer, latest activity first.",
+            "responses": {
+                "200": {"description": "Your negotiations.", **_json(_ref("NegotiationList"))},
+                "401": _resp("Unauthenticated"),
+            },
+        },
+    },
+    "/api/v1/negotiations/{negotiation_id}": {
+        "get": {
+            "operationId": "getNegotiation",
+            "summary": "A negotiation with every offer's terms, whose turn it is and what you may do.",
+            "parameters": [_NEGOTIATION_ID],
+            "responses": {
+                "200": _negotiation_response("The negotiation."),
+                "401": _resp("Unauthenticated"),
+                "403": _NEGOTIATION_403,
+                "404": _NO_NEGOTIATION,
+            },
+        }
+    },
+    "/api/v1/negotiations/{negotiation_id}/offers": {
+        "post": {
+            "operationId": "makeOffer",
+            "summary": "Counter the latest offer with changed terms (the party whose turn it is).",
+            "parameters": [_NEGOTIATION_ID],
+            "requestBody": {"required": True, **_json(_ref("OfferInput"))},
+            "responses": {
+                "201": _negotiation_response("The negotiation with the new offer last."),
+                "400": _resp("BadRequest"),
+                "401": _resp("Unauthenticated"),
+                "403": _NEGOTIATION_403,
+                "404": _NO_NEGOTIATION,
+                "409": _MOVE_409,
+                "422": _TERMS_422,
+            },
+        }
+    },
+    "/api/v1/negotiations/{negotiation_id}/accept": {
+        "post": {
+            "operationId": "acceptOffer",
+            "summary": "Accept the other party's latest offer; the agreement is created at once.",
+            "parameters": [_NEGOTIATION_ID],
+            "requestBody": {"required": False, **_json(_ref("AcceptInput"))},
+            "responses": {
+                "200": {"description": "The accepted negotiation and its agreement.", **_json(_ref("Acceptance"))},
+                "400": _resp("BadRequest"),
+                "401": _resp("Unauthenticated"),
+                "403": _NEGOTIATION_403,
+                "404": _NO_NEGOTIATION,
+                "409": _MOVE_409,
+                "422": _resp("ValidationFailed"),
+            },
+        }
+    },
+    "/api/v1/negotiations/{negotiation_id}/reject": _close(
+        "rejectOffer", "Reject the other party's latest offer and end the negotiation.",
+        "Closed already ('status'), not your turn ('turn') or the offer expired ('expires_at')."),
+    "/api/v1/negotiations/{negotiation_id}/withdraw": _close(
+        "withdrawNegotiation", "Walk away from an open negotiation (either party, whoever's turn it is).",
+        "Closed already ('status') or the latest offer expired ('expires_at')."),
+    "/api/v1/agreements": {
+        "get": {
+            "operationId": "listMyAgreements",
+            "summary": "Your licence agreements, as buyer or designer, newest first.",
+            "responses": {
+                "200": {"description": "Your agreements.", **_json(_ref("AgreementList"))},
+                "401": _resp("Unauthenticated"),
+            },
+        }
+    },
+    "/api/v1/agreements/{agreement_id}": {
+        "get": {
+            "operationId": "getAgreement",
+            "summary": "An agreement: parties, design, the exact accepted terms and their hash.",
+            "parameters": [_AGREEMENT_ID],
+            "responses": {
+                "200": {"description": "The agreement.", **_json(_ref("Agreement"))},
+                "401": _resp("Unauthenticated"),
+                "403": _error("Only the parties to an agreement may see it."),
+                "404": _error("No such agreement."),
+            },
+        }
+    },
+    "/api/v1/threads": {
+        "get": {
+            "operationId": "listMyThreads",
+            "summary": "The conversations you take part in, with unread counts.",
+            "responses": {
+                "200": {"description": "Your threads.", **_json(_ref("ThreadList"))},
+                "401": _resp("Unauthenticated"),
+            },
+        }
+    },
+    "/api/v1/threads/{thread_id}/messages": {
+        "get": {
+            "operationId": "readThread",
+            "summary": "A thread's messages as you read them (translated where allowed); marks them read.",
+            "parameters": [_THREAD_ID],
+            "responses": {
+                "200": {"description": "The thread.", **_json(_ref("ThreadMessages"))},
+                "401": _resp("Unauthenticated"),
+                "403": _error("Only the participants of a conversation may read it (and admins, support ones)."),
+                "404": _error("No such conversation."),
+            },
+        },
+        "post": {
+            "operationId": "postMessage",
+            "summary": "Write in a thread: JSON, or multipart with files in 'attachments'.",
+            "parameters": [_THREAD_ID],
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": _ref("MessageInput")},
+                "multipart/form-data": {"schema": _ref("MessageUpload")},
+            }},
+            "responses": {
+                "201": {"description": "The message as you see it.", **_json(_ref("Message"))},
+                "400": _resp("BadRequest"),
+                "401": _resp("Unauthenticated"),
+                "403": _error("Only the participants of a conversation may write in it (and admins, support "
+                              "ones)."),
+                "404": _error("No such conversation."),
+                "413": _resp("TooLarge"),
+                "422": _error("An empty message, control characters, too many files or a file of the wrong "
+                              "type; nothing is stored."),
+            },
+        },
+    },
+    "/api/v1/attachments/{attachment_id}/url": {
+        "get": {
+            "operationId": "getAttachmentUrl",
+            "summary": "A fresh signed link to a message's attachment.",
+            "parameters": [_ATTACHMENT_ID],
+            "responses": {
+                "200": {"description": "The link.", **_json(_ref("SignedLink"))},
+                "401": _resp("Unauthenticated"),
+                "403": _error("Only the participants of the conversation may fetch it."),
+                "404": _error("No such attachment."),
+            },
+        }
+    },
+    "/api/v1/support": {
+        "post": {
+            "operationId": "openSupportThread",
+            "summary": "Ask support or send feedback: a thread between you and the admins.",
+            "requestBody": {"required": True, **_json(_ref("SupportRequest"))},
+            "responses": {
+                "201": {"description": "The new thread (its first message is your text).", **_json(_ref("Thread"))},
+                "400": _resp("BadRequest"),
+                "401": _resp("Unauthenticated"),
+                "422": _resp("ValidationFailed"),
+            },
+        },
+        "get": {
+            "operationId": "listSupportThreads",
+            "summary": "Support requests and feedback: yours, or every one for admins.",
+            "responses": {
+                "200": {"description": "Latest message first.", **_json(_ref("ThreadList"))},
+                "401": _resp("Unauthenticated"),
+            },
+        },
+    },
+}
+_PATHS.update(_LICENSING_PATHS)
+
+
 _DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
         "title": "Caratzon API",
         "version": "1.0.0",
-        "summary": "The B2B jewelry-design marketplace: accounts, API tokens, designs and the catalog.",
+        "summary": "The B2B jewelry-design marketplace: accounts, API tokens, designs, the catalog, "
+                   "licensing and messages.",
         "description": (
             "Authenticate with 'Authorization: Bearer <token>' (POST /api/v1/tokens issues one). "
             "The API never uses the portal's session cookie. Every error is "

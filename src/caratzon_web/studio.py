@@ -148,23 +148,40 @@ def _gem_rows(values: Mapping[str, Any]) -> list[dict[str, str]]:
     return rows + [{"type": "", "origin": GemOrigin.NATURAL.value, "carat": "", "count": ""}] * (wanted - len(rows))
 
 
+def _blank_option_values(design: Design) -> dict[str, Any]:
+    """The licence option form (templates/trade/_macros.html) before anything is entered."""
+    price = design.price_guidance
+    return {"opt_name": "", "opt_use": "manufacturing", "opt_exclusivity": "non_exclusive",
+            "opt_territory": "worldwide", "opt_start": services().deps.clock.now().date().isoformat(),
+            "opt_months": "12", "opt_perpetual": False, "opt_unit_cap": "",
+            "opt_flat": "", "opt_royalty": "", "opt_currency": price.currency if price else DEFAULT_CURRENCY,
+            "opt_may_modify": [], "opt_attribution": True}
+
+
 def _form_page(
     *, view: DesignView | None, values: dict[str, Any], errors: Mapping[str, str] | None = None,
     upload_errors: Mapping[str, str] | None = None, upload_values: Mapping[str, str] | None = None,
-    lifecycle_error: str | None = None, status: int = 200,
+    lifecycle_error: str | None = None, option_values: Mapping[str, Any] | None = None,
+    option_errors: Mapping[str, str] | None = None, status: int = 200,
 ) -> tuple[str, int]:
     settings = services().deps.settings
+    design = view.design if view else None
+    # The licence options section (its form posts to trade.py).
+    options = services().licensing.options(_actor(), design.id, include_retired=True) if design else []
     return (
         render_template(
             "studio/design.html",
             view=view,
-            design=view.design if view else None,
+            design=design,
             values=values,
             gem_rows=_gem_rows(values),
             errors=errors or {},
             upload_errors=upload_errors or {},
             upload_values=upload_values or {"kind": AssetKind.IMAGE.value, "visibility": Visibility.PREVIEW.value},
             lifecycle_error=lifecycle_error,
+            licence_options=options,
+            option_values=option_values or (_blank_option_values(design) if design else {}),
+            option_errors=option_errors or {},
             max_image=human_bytes(settings.max_image_bytes),
             max_cad=human_bytes(settings.max_cad_bytes),
             **_choices(),
@@ -178,6 +195,15 @@ def _owned_view(actor: Actor, design_id: str) -> DesignView:
     view = services().designs.view(actor, design_id, client())
     authorize(actor, Action.DESIGN_EDIT, Resource("design", view.design.id, view.design.designer_id))
     return view
+
+
+def design_page(design_id: str, *, option_values: Mapping[str, Any], option_errors: Mapping[str, str],
+                status: int) -> tuple[str, int]:
+    """The owner's design page again with the licence option form as entered and its
+    problems by the field (for trade.py, which takes that form)."""
+    view = _owned_view(_actor(), design_id)
+    return _form_page(view=view, values=_values_from_design(view.design), option_values=option_values,
+                      option_errors=option_errors, status=status)
 
 
 @bp.get("")

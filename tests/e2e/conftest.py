@@ -170,3 +170,20 @@ def make_app(tmp_path: Any, store: InMemoryStore, clock: FakeClock) -> Any:
         return app
 
     return build
+
+
+@pytest.fixture
+def operator_token(services: Services, client: FlaskClient) -> Any:
+    """Makes an account only an operator can create (an admin by default) through
+    ``services.accounts``, as the CLI does, and returns an API token for it:
+    ``operator_token("olive@caratzon.test")``."""
+    from caratzon_core.services.accounts import SignUp
+
+    def make(email: str, *, role: str = "admin", name: str = "Olive Operator") -> str:
+        services.accounts.create_user(Actor.cli_operator(),
+                                      SignUp(email=email, password=PASSWORD, name=name, role=role))
+        response = client.post("/api/v1/tokens", json={"email": email, "password": PASSWORD})
+        assert response.status_code == 201, response.get_data(as_text=True)
+        return str(response.json["token"])  # type: ignore[index]
+
+    return make

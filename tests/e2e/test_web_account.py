@@ -151,3 +151,16 @@ def test_pages_are_well_formed_with_and_without_errors(web, client):
     _check_markup(web.account_form(browser, form="details", name="", business_name="", business_address="",
                                    language="en").get_data(as_text=True))
     _check_markup(web.account_form(browser, form="close").get_data(as_text=True))
+
+
+def test_objecting_to_ai_processing_on_the_account_page(web):
+    """P40: the objection is stored with its time, shown ticked, and can be lifted."""
+    browser = web.signed_in()
+    assert web.account_form(browser, form="ai", object_to_ai="yes").status_code == 302
+    assert "Nothing of yours will be sent to AI services." in browser.get("/account").get_data(as_text=True)
+    user = web.services.accounts.list_users(Actor.cli_operator())[0]
+    assert user.ai_objection_at == web.clock.now()
+    page = browser.get("/account").get_data(as_text=True)
+    assert 'name="object_to_ai" value="yes" checked' in page
+    web.account_form(browser, form="ai")  # the box left unticked
+    assert web.services.accounts.list_users(Actor.cli_operator())[0].ai_objection_at is None

@@ -43,7 +43,20 @@ def test_get_me(client, token):
         "language": "en",
         "business_name": "Lovelace Fine Jewels Ltd",
         "business_address": "1 Queen's Road Central, Hong Kong",
+        "object_to_ai": False,
     }
+
+
+def test_object_to_ai_through_the_api_and_the_account_page(client, token):
+    """P40: the objection is recorded at once and can be lifted again."""
+    response = client.patch("/api/v1/me", headers=bearer(token), json={"object_to_ai": True})
+    assert response.status_code == 200, response.json
+    assert response.json["object_to_ai"] is True
+    assert client.get("/api/v1/me", headers=bearer(token)).json["object_to_ai"] is True
+    bad = client.patch("/api/v1/me", headers=bearer(token), json={"object_to_ai": "maybe"})
+    assert bad.status_code == 422 and bad.json["error"]["field"] == "object_to_ai"
+    response = client.patch("/api/v1/me", headers=bearer(token), json={"object_to_ai": False})
+    assert response.json["object_to_ai"] is False
 
 
 def test_patch_me_rectifies_only_the_fields_given(client, token, store):

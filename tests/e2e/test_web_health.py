@@ -20,7 +20,9 @@ def test_healthz_is_ok_when_the_database_answers(client):
 def test_healthz_is_503_when_the_database_is_unreachable(config, services):
     down = UnreachableDatabase(config=config, deps=services.deps, accounts=services.accounts,
                                audit=services.audit, designs=services.designs,
-                               engagement=services.engagement, blobs=services.blobs)
+                               engagement=services.engagement, licensing=services.licensing,
+                               messaging=services.messaging, notifications=services.notifications,
+                               blobs=services.blobs)
     app = create_app(config, services=down)
     response = app.test_client().get("/healthz")
     assert response.status_code == 503

@@ -82,7 +82,7 @@ def test_every_form_carries_a_csrf_token(web, client):
         assert html.count("<form") == html.count('name="csrf_token"'), path
     browser = web.signed_in()
     html = browser.get("/account").get_data(as_text=True)
-    assert html.count("<form") == html.count('name="csrf_token"') == 6  # logout + 4 account forms + cookie banner
+    assert html.count("<form") == html.count('name="csrf_token"') == 7  # logout + 5 account forms + cookie banner
 
 
 def test_the_api_needs_no_csrf_token(web, client):

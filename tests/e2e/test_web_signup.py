@@ -63,7 +63,9 @@ def test_sign_up_with_the_api(web, client):
                               business_address=None)
     assert response.status_code == 201
     body = response.json
-    assert set(body) == {"id", "email", "name", "role", "language", "business_name", "business_address"}
+    assert set(body) == {"id", "email", "name", "role", "language", "business_name", "business_address",
+                         "object_to_ai"}
+    assert body["object_to_ai"] is False
     assert body["email"] == "grace@example.com"
     assert body["role"] == "buyer"
     assert body["language"] == "zh-Hant"

@@ -38,6 +38,17 @@ MATRIX: dict[Action, tuple[set[Role], set[Role], set[Role], set[Role]]] = {
     Action.CATALOG_BROWSE: (ALL, ALL, ALL, ALL),
     Action.DESIGN_SAVE: ({B}, set(), {B}, set()),
     Action.ANALYTICS_VIEW: ({D, A}, {A}, {A}, {A}),
+    # Issue #4: the negotiation's owner is its designer, the buyer its grantee.
+    Action.LICENCE_OPTION_EDIT: ({D}, set(), set(), set()),
+    Action.NEGOTIATION_OPEN: ({B}, set(), {B}, set()),
+    Action.NEGOTIATION_VIEW: ({B, D, A}, {A}, {A}, {B, A}),
+    Action.NEGOTIATION_ACT: ({B, D}, set(), set(), {B}),
+    Action.AGREEMENT_VIEW: ({B, D, A}, {A}, {A}, {B, A}),
+    Action.THREAD_READ: (ALL, set(), set(), ALL),
+    Action.THREAD_POST: (ALL, set(), set(), ALL),
+    Action.SUPPORT_OPEN: (ALL, ALL, ALL, ALL),
+    Action.SUPPORT_ANSWER: ({A}, {A}, {A}, {A}),
+    Action.WORKER_RUN: ({A}, {A}, {A}, {A}),
 }
 
 

@@ -74,10 +74,13 @@ def test_an_exclusive_licence_cannot_overlap_an_existing_one() -> None:
                     active=[terminated], now=NOW).terms.exclusive
 
 
-def test_a_term_that_now_starts_in_the_past_is_refused() -> None:
+def test_an_offer_accepted_days_later_keeps_its_start_but_a_start_before_the_offer_is_refused() -> None:
     event = accepted(terms())
-    with pytest.raises(ValidationFailed, match="past"):
-        conclude(event, agreement_id="a1", active=[], now=NOW + timedelta(days=2))
+    later = conclude(event, agreement_id="a1", active=[], now=NOW + timedelta(days=2))
+    assert later.effective_date == TODAY and later.terms == event.terms  # exactly the accepted terms
+    backdated = attrs.evolve(event, offer_made_at=NOW + timedelta(days=1))
+    with pytest.raises(ValidationFailed, match="before the offer was made"):
+        conclude(backdated, agreement_id="a1", active=[], now=NOW + timedelta(days=2))
 
 
 countries = st.sets(st.sampled_from(["GB", "FR", "DE", "US", "CN", "HK"]), min_size=1, max_size=3)

@@ -11,7 +11,16 @@ from typer.testing import CliRunner, Result
 
 from caratzon_adapters.bootstrap import Services, bootstrap
 from caratzon_adapters.config import Config
-from caratzon_adapters.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo
+from caratzon_adapters.demo import (
+    DEMO_ACCOUNTS,
+    DEMO_BUYER,
+    DEMO_PASSWORD,
+    EDITORIAL,
+    EXCLUSIVE,
+    STANDARD,
+    demo_steps,
+    seed_demo,
+)
 from caratzon_cli.main import app
 from caratzon_core.access import Actor
 from caratzon_core.accounts import Role
@@ -128,3 +137,122 @@ def test_seed_demo_keeps_an_existing_account_and_its_profile(services: Services)
     profile = accounts.get_profile(designer.id)
     assert profile is not None
     assert profile.biography == "My own words."
+
+
+# -- licence options, a negotiation in progress, an agreement (issue #4) ----------------
+
+
+def licensing_snapshot(services: Services) -> dict[str, object]:
+    """What the demo buyer and designers see of licensing, as plain data."""
+    users = {u.email: u for u in services.accounts.list_users(Actor.cli_operator())}
+    buyer = services.accounts.actor_for(users[DEMO_BUYER])
+    options = {}
+    for account in DEMO_ACCOUNTS:
+        if account.role is Role.DESIGNER:
+            designer = services.accounts.actor_for(users[account.email])
+            for design in services.designs.my_designs(designer):
+                found = services.licensing.options(designer, design.id, include_retired=True)
+                options[design.title] = sorted((o.name, o.terms.exclusivity.value) for o in found)
+    negotiations = services.licensing.my_negotiations(buyer)
+    threads = {}
+    for summary in negotiations:
+        view = services.licensing.negotiation(buyer, summary.negotiation.id)
+        assert view.thread_id is not None
+        thread = services.messaging.read(buyer, view.thread_id, mark_read=False)
+        threads[summary.negotiation.id] = [(m.author_name, m.message.kind.value, m.original) for m in thread.messages]
+    return {
+        "options": options,
+        "negotiations": sorted(
+            (s.negotiation.id, s.negotiation.status.value, len(s.negotiation.offers), s.my_turn, s.counterparty_name)
+            for s in negotiations
+        ),
+        "agreements": sorted((a.agreement.id, a.agreement.status.value, a.design_title)
+                             for a in services.licensing.my_agreements(buyer)),
+        "threads": threads,
+    }
+
+
+def check_demo_licensing(snapshot: dict[str, object]) -> None:
+    options = snapshot["options"]
+    assert isinstance(options, dict)
+    assert len(options) == 3 and all(options.values())  # every demo design has options
+    names = [name for found in options.values() for name, _ in found]
+    assert names.count(STANDARD) == 3 and names.count(EDITORIAL) == 3
+    assert [e for found in options.values() for name, e in found if name == EXCLUSIVE] == ["exclusive"]
+    # One negotiation in progress with the main demo designer (who countered: the
+    # buyer's turn), and one concluded (with her too when she has a second design).
+    negotiations = snapshot["negotiations"]
+    assert isinstance(negotiations, list)
+    designers = {a.name for a in DEMO_ACCOUNTS if a.role is Role.DESIGNER}
+    assert sorted(n[1:4] for n in negotiations) == [("accepted", 1, False), ("open", 2, True)]
+    assert next(n[4] for n in negotiations if n[1] == "open") == "Amara Okafor"
+    assert {n[4] for n in negotiations} <= designers
+    [agreement] = snapshot["agreements"]  # type: ignore[misc]
+    assert agreement[1] == "active"
+    open_id = next(n[0] for n in negotiations if n[1] == "open")
+    thread = snapshot["threads"][open_id]  # type: ignore[index]
+    said = [(author, text) for author, kind, text in thread if kind == "text"]
+    assert [author for author, _ in said] == ["Daniel Whitfield", "Daniel Whitfield", "Amara Okafor"]
+    assert [kind for _, kind, _ in thread].count("event") == 2  # the offer and the counter-offer
+
+
+def test_seed_adds_licensing_once_over_sqlite(run: Run, env: dict[str, str | None]) -> None:
+    first = run("demo", "seed", "--designs", "3")
+    assert first.exit_code == 0, first.output
+    config = Config.from_env({k: v for k, v in env.items() if v is not None})
+    services = bootstrap(config)
+    try:
+        before = licensing_snapshot(services)
+    finally:
+        services.close()
+    check_demo_licensing(before)
+    entries = audit_entries(run)
+    pending = json.loads(run("outbox", "status", "--json").stdout)["pending"]
+    assert pending > 0  # the parties are told of the offers and the agreement
+
+    second = run("demo", "seed", "--designs", "3")
+
+    assert second.exit_code == 0, second.output
+    services = bootstrap(config)
+    try:
+        assert licensing_snapshot(services) == before
+    finally:
+        services.close()
+    assert audit_entries(run) == entries
+    assert json.loads(run("outbox", "status", "--json").stdout)["pending"] == pending
+
+
+def test_seed_demo_licensing_steps_and_idempotence(services: Services) -> None:
+    steps: list[str] = []
+    seed_demo(services, progress=steps.append, design_count=3)
+    assert len(steps) == demo_steps(3) == len(DEMO_ACCOUNTS) + 3 + 3
+    assert steps[-3:][0] == "7 licence options added"
+    snapshot = licensing_snapshot(services)
+    check_demo_licensing(snapshot)
+
+    again: list[str] = []
+    seed_demo(services, progress=again.append, design_count=3)
+
+    assert again[-3] == "found licence options"
+    assert licensing_snapshot(services) == snapshot
+
+
+def test_an_interrupted_licensing_seed_is_completed_by_the_next_run(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def offline(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("interrupted")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(services.licensing, "offer", offline)
+        with pytest.raises(RuntimeError):
+            seed_demo(services, design_count=3)
+
+    seed_demo(services, design_count=3)
+
+    check_demo_licensing(licensing_snapshot(services))
+
+
+def test_no_licensing_without_designs(services: Services) -> None:
+    seed_demo(services, design_count=0)
+    assert licensing_snapshot(services) == {"options": {}, "negotiations": [], "agreements": [], "threads": {}}

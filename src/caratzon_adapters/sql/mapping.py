@@ -7,7 +7,8 @@ column is read through plain SQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -17,12 +18,27 @@ from sqlalchemy import RowMapping
 
 from caratzon_adapters.sql.tables import GEMSTONE_BITS, METAL_BITS
 from caratzon_core.accounts import DesignerProfile, Language, Role, User, UserStatus
+from caratzon_core.agreements import Agreement, AgreementStatus
 from caratzon_core.audit import AuditEntry, ChainHead, Checkpoint
 from caratzon_core.consent import ConsentRecord, EngagementEvent
 from caratzon_core.credentials import ApiToken, LoginAttempt, ThrottleKey
 from caratzon_core.designs import Asset, AssetKind, Category, Design, DesignStatus, Dimensions, Gemstone, Visibility
 from caratzon_core.geometry import CadAnalysis
+from caratzon_core.licence_options import LicenceOption, OptionStatus
+from caratzon_core.licensing import LicenceTerms, canonical_json, parse_terms, terms_hash
+from caratzon_core.messaging import (
+    Attachment,
+    CachedTranslation,
+    Message,
+    MessageKind,
+    SupportTopic,
+    Thread,
+    ThreadKind,
+)
 from caratzon_core.money import Money
+from caratzon_core.negotiation import Negotiation, NegotiationStatus, Offer, Party
+from caratzon_core.notices import Notice
+from caratzon_core.outbox import OutboxMessage, OutboxStatus
 from caratzon_core.privacy import PolicyAcceptance, PolicyVersion
 
 Row = RowMapping | Mapping[str, Any]
@@ -59,6 +75,7 @@ def user_to_row(user: User) -> dict[str, Any]:
         "created_at": user.created_at,
         "updated_at": user.updated_at,
         "closed_at": user.closed_at,
+        "ai_objection_at": user.ai_objection_at,
     }
 
 
@@ -77,6 +94,7 @@ def user_from_row(row: Row) -> User:
         created_at=utc(row["created_at"]),
         updated_at=utc(row["updated_at"]),
         closed_at=utc_or_none(row["closed_at"]),
+        ai_objection_at=utc_or_none(row["ai_objection_at"]),
     )
 
 
@@ -434,3 +452,285 @@ def event_to_row(event: EngagementEvent) -> dict[str, Any]:
         "user_id": event.user_id,
         "scroll_depth": event.scroll_depth,
     }
+
+
+# -- licensing, negotiation, messaging and the outbox (issue #4) -------------------
+
+
+def terms_to_text(terms: LicenceTerms) -> str:
+    """The canonical JSON of the terms (what is hashed), as stored."""
+    return canonical_json(terms).decode("ascii")
+
+
+def terms_from_text(text: str) -> LicenceTerms:
+    """Stored canonical JSON back to terms. ``parse_terms`` checks every field, but a
+    stored term may well have started by now: ``today=date.min`` turns off only the
+    "starts in the past" rule, which applies when terms are offered, not when read."""
+    raw = json.loads(text)
+    if not isinstance(raw, dict):
+        raise ValueError("stored licence terms are not a JSON object")
+    return parse_terms(raw, today=date.min)
+
+
+def strings_to_text(values: Mapping[str, str]) -> str:
+    """A string-to-string mapping (notice values, event data) as JSON text."""
+    return json.dumps(dict(values), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def strings_from_text(text: str) -> dict[str, str]:
+    raw = json.loads(text)
+    if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+        raise ValueError("stored values are not a JSON object of strings")
+    return raw
+
+
+def option_to_row(option: LicenceOption) -> dict[str, Any]:
+    return {
+        "id": option.id,
+        "design_id": option.design_id,
+        "designer_id": option.designer_id,
+        "name": option.name,
+        "terms_json": terms_to_text(option.terms),
+        "status": option.status.value,
+        "created_at": option.created_at,
+        "retired_at": option.retired_at,
+    }
+
+
+def option_from_row(row: Row) -> LicenceOption:
+    return LicenceOption(
+        id=row["id"],
+        design_id=row["design_id"],
+        designer_id=row["designer_id"],
+        name=row["name"],
+        terms=terms_from_text(row["terms_json"]),
+        status=OptionStatus(row["status"]),
+        created_at=utc(row["created_at"]),
+        retired_at=utc_or_none(row["retired_at"]),
+    )
+
+
+def negotiation_to_row(negotiation: Negotiation) -> dict[str, Any]:
+    """The negotiation's own row (without ``version``), with the copies the queries use."""
+    latest = negotiation.latest
+    return {
+        "id": negotiation.id,
+        "design_id": negotiation.design_id,
+        "option_id": negotiation.option_id,
+        "buyer_id": negotiation.buyer_id,
+        "designer_id": negotiation.designer_id,
+        "status": negotiation.status.value,
+        "accepted_offer_id": negotiation.accepted_offer_id,
+        "closed_at": negotiation.closed_at,
+        "latest_expires_at": latest.expires_at,
+        "last_activity_at": negotiation.closed_at or latest.made_at,
+    }
+
+
+def offer_to_row(negotiation_id: str, seq: int, offer: Offer) -> dict[str, Any]:
+    return {
+        "negotiation_id": negotiation_id,
+        "seq": seq,
+        "id": offer.id,
+        "by_party": offer.by.value,
+        "terms_json": terms_to_text(offer.terms),
+        "terms_hash": terms_hash(offer.terms),
+        "made_at": offer.made_at,
+        "expires_at": offer.expires_at,
+    }
+
+
+def offer_from_row(row: Row) -> Offer:
+    return Offer(
+        id=row["id"],
+        by=Party(row["by_party"]),
+        terms=terms_from_text(row["terms_json"]),
+        made_at=utc(row["made_at"]),
+        expires_at=utc(row["expires_at"]),
+    )
+
+
+def negotiation_from_rows(row: Row, offers: Sequence[Offer]) -> Negotiation:
+    if not offers:
+        raise ValueError(f"negotiation {row['id']} has no offers")
+    return Negotiation(
+        id=row["id"],
+        design_id=row["design_id"],
+        option_id=row["option_id"],
+        buyer_id=row["buyer_id"],
+        designer_id=row["designer_id"],
+        status=NegotiationStatus(row["status"]),
+        offers=tuple(offers),
+        accepted_offer_id=row["accepted_offer_id"],
+        closed_at=utc_or_none(row["closed_at"]),
+    )
+
+
+def agreement_to_row(agreement: Agreement) -> dict[str, Any]:
+    return {
+        "id": agreement.id,
+        "negotiation_id": agreement.negotiation_id,
+        "design_id": agreement.design_id,
+        "designer_id": agreement.designer_id,
+        "buyer_id": agreement.buyer_id,
+        "terms_json": terms_to_text(agreement.terms),
+        "terms_hash": agreement.terms_hash,
+        "effective_date": agreement.effective_date,
+        "end_date": agreement.end_date,
+        "status": agreement.status.value,
+        "created_at": agreement.created_at,
+    }
+
+
+def agreement_from_row(row: Row) -> Agreement:
+    end = row["end_date"]
+    return Agreement(
+        id=row["id"],
+        negotiation_id=row["negotiation_id"],
+        design_id=row["design_id"],
+        designer_id=row["designer_id"],
+        buyer_id=row["buyer_id"],
+        terms=terms_from_text(row["terms_json"]),
+        terms_hash=row["terms_hash"],
+        effective_date=as_date(row["effective_date"]),
+        end_date=None if end is None else as_date(end),
+        status=AgreementStatus(row["status"]),
+        created_at=utc(row["created_at"]),
+    )
+
+
+def thread_to_row(thread: Thread) -> dict[str, Any]:
+    return {
+        "id": thread.id,
+        "kind": thread.kind.value,
+        "title": thread.title,
+        "created_by": thread.created_by,
+        "created_at": thread.created_at,
+        "subject_id": thread.subject_id,
+        "topic": None if thread.topic is None else thread.topic.value,
+        "last_message_at": thread.last_message_at,
+        "activity_at": thread.last_message_at or thread.created_at,
+    }
+
+
+def thread_from_row(row: Row, participants: Iterable[str]) -> Thread:
+    topic = row["topic"]
+    return Thread(
+        id=row["id"],
+        kind=ThreadKind(row["kind"]),
+        title=row["title"],
+        created_by=row["created_by"],
+        created_at=utc(row["created_at"]),
+        participants=frozenset(participants),
+        subject_id=row["subject_id"],
+        topic=None if topic is None else SupportTopic(topic),
+        last_message_at=utc_or_none(row["last_message_at"]),
+    )
+
+
+def message_to_row(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "thread_id": message.thread_id,
+        "author_id": message.author_id,
+        "kind": message.kind.value,
+        "body": message.body,
+        "language": message.language,
+        "created_at": message.created_at,
+        "event": message.event,
+        "event_data_json": strings_to_text(message.event_data),
+        "removed": message.removed,
+    }
+
+
+def attachment_to_row(attachment: Attachment, position: int) -> dict[str, Any]:
+    return {
+        "id": attachment.id,
+        "message_id": attachment.message_id,
+        "position": position,
+        "blob_key": attachment.blob_key,
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "sha256": attachment.sha256,
+    }
+
+
+def attachment_from_row(row: Row) -> Attachment:
+    return Attachment(
+        id=row["id"],
+        message_id=row["message_id"],
+        blob_key=row["blob_key"],
+        filename=row["filename"],
+        content_type=row["content_type"],
+        size=int(row["size"]),
+        sha256=row["sha256"],
+    )
+
+
+def message_from_row(row: Row, attachments: Sequence[Attachment] = ()) -> Message:
+    return Message(
+        id=row["id"],
+        thread_id=row["thread_id"],
+        author_id=row["author_id"],
+        kind=MessageKind(row["kind"]),
+        body=row["body"],
+        language=row["language"],
+        created_at=utc(row["created_at"]),
+        event=row["event"],
+        event_data=strings_from_text(row["event_data_json"]),
+        attachments=tuple(attachments),
+        removed=bool(row["removed"]),
+    )
+
+
+def translation_to_row(translation: CachedTranslation) -> dict[str, Any]:
+    return {
+        "message_id": translation.message_id,
+        "language": translation.language,
+        "text": translation.text,
+        "created_at": translation.created_at,
+    }
+
+
+def translation_from_row(row: Row) -> CachedTranslation:
+    return CachedTranslation(
+        message_id=row["message_id"],
+        language=row["language"],
+        text=row["text"],
+        created_at=utc(row["created_at"]),
+    )
+
+
+def outbox_to_row(message: OutboxMessage) -> dict[str, Any]:
+    notice = message.notice
+    return {
+        "id": message.id,
+        "dedupe_key": message.dedupe_key,
+        "kind": notice.kind.value,
+        "to_email": notice.to_email,
+        "language": notice.language,
+        "values_json": strings_to_text(notice.values),
+        "created_at": message.created_at,
+        "status": message.status.value,
+        "attempts": message.attempts,
+        "next_attempt_at": message.next_attempt_at,
+        "claimed_until": message.claimed_until,
+        "sent_at": message.sent_at,
+        "last_error": message.last_error,
+    }
+
+
+def outbox_from_row(row: Row) -> OutboxMessage:
+    return OutboxMessage(
+        id=row["id"],
+        dedupe_key=row["dedupe_key"],
+        notice=Notice(row["kind"], row["to_email"], row["language"], strings_from_text(row["values_json"])),
+        created_at=utc(row["created_at"]),
+        status=OutboxStatus(row["status"]),
+        attempts=int(row["attempts"]),
+        next_attempt_at=utc_or_none(row["next_attempt_at"]),
+        claimed_until=utc_or_none(row["claimed_until"]),
+        sent_at=utc_or_none(row["sent_at"]),
+        last_error=row["last_error"],
+    )

@@ -33,9 +33,14 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator
 
 from caratzon_core.accounts import Language, Role, UserStatus
+from caratzon_core.agreements import AgreementStatus
 from caratzon_core.consent import EventKind
 from caratzon_core.credentials import ThrottleKey
 from caratzon_core.designs import AssetKind, Category, DesignStatus, Visibility
+from caratzon_core.licence_options import OptionStatus
+from caratzon_core.messaging import MessageKind, SupportTopic, ThreadKind
+from caratzon_core.negotiation import NegotiationStatus, Party
+from caratzon_core.outbox import OutboxStatus
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -103,6 +108,7 @@ users = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("closed_at", UtcDateTime(), nullable=True),
+    Column("ai_objection_at", UtcDateTime(), nullable=True),  # migration 0003
     UniqueConstraint("email"),
     CheckConstraint("email = lower(email)", name="email_lower_case"),
     CheckConstraint(_one_of("role", ROLE_VALUES), name="role"),
@@ -435,4 +441,202 @@ engagement_events = Table(
     CheckConstraint(_one_of("kind", EVENT_KIND_VALUES), name="kind"),
     CheckConstraint("scroll_depth IS NULL OR (scroll_depth >= 0 AND scroll_depth <= 100)", name="scroll_depth"),
     Index(None, "design_id", "at"),
+)
+
+
+# -- licensing, negotiation, messaging and the outbox (issue #4, migration 0003) -------
+#
+# Licence terms are stored as their canonical JSON (caratzon_core.licensing.canonical_json,
+# ASCII text): money lives only inside it, as integer minor units. New ids are 64
+# characters wide; an offer's id defaults to "<negotiation id>.<n>", hence 100.
+
+OPTION_STATUS_VALUES = [s.value for s in OptionStatus]
+NEGOTIATION_STATUS_VALUES = [s.value for s in NegotiationStatus]
+PARTY_VALUES = [p.value for p in Party]
+AGREEMENT_STATUS_VALUES = [s.value for s in AgreementStatus]
+THREAD_KIND_VALUES = [k.value for k in ThreadKind]
+SUPPORT_TOPIC_VALUES = [t.value for t in SupportTopic]
+MESSAGE_KIND_VALUES = [k.value for k in MessageKind]
+OUTBOX_STATUS_VALUES = [s.value for s in OutboxStatus]
+
+licence_options = Table(
+    "licence_options",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("design_id", String(36), ForeignKey("designs.id"), nullable=False),
+    Column("designer_id", String(36), ForeignKey("users.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("terms_json", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("retired_at", UtcDateTime(), nullable=True),
+    CheckConstraint(_one_of("status", OPTION_STATUS_VALUES), name="status"),
+    Index(None, "design_id", "created_at", "id"),
+)
+
+# ``latest_expires_at`` (the latest offer's expiry) and ``last_activity_at`` (closed_at,
+# else the latest offer's time) are copies kept by the repository for the sweeper's and
+# the inbox's queries; ``version`` is bumped by every update (optimistic check).
+negotiations = Table(
+    "negotiations",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("design_id", String(36), ForeignKey("designs.id"), nullable=False),
+    Column("option_id", String(64), ForeignKey("licence_options.id"), nullable=False),
+    Column("buyer_id", String(36), ForeignKey("users.id"), nullable=False),
+    Column("designer_id", String(36), ForeignKey("users.id"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("accepted_offer_id", String(100), nullable=True),
+    Column("closed_at", UtcDateTime(), nullable=True),
+    Column("latest_expires_at", UtcDateTime(), nullable=False),
+    Column("last_activity_at", UtcDateTime(), nullable=False),
+    Column("version", Integer, nullable=False),
+    CheckConstraint(_one_of("status", NEGOTIATION_STATUS_VALUES), name="status"),
+    CheckConstraint("version >= 1", name="version_positive"),
+    Index(None, "status", "latest_expires_at"),
+    Index(None, "buyer_id", "last_activity_at"),
+    Index(None, "designer_id", "last_activity_at"),
+)
+
+# Append-only: ``seq`` is the offer's position (0-based) in ``Negotiation.offers``.
+negotiation_offers = Table(
+    "negotiation_offers",
+    metadata,
+    Column("negotiation_id", String(64), ForeignKey("negotiations.id", ondelete="CASCADE"), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("id", String(100), nullable=False),
+    Column("by_party", String(16), nullable=False),
+    Column("terms_json", Text, nullable=False),
+    Column("terms_hash", String(64), nullable=False),
+    Column("made_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("negotiation_id", "id"),
+    CheckConstraint(_one_of("by_party", PARTY_VALUES), name="by_party"),
+    CheckConstraint("seq >= 0", name="seq_not_negative"),
+)
+
+# UNIQUE(negotiation_id): one negotiation yields at most one agreement, whatever races.
+agreements = Table(
+    "agreements",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("negotiation_id", String(64), ForeignKey("negotiations.id"), nullable=False),
+    Column("design_id", String(36), ForeignKey("designs.id"), nullable=False),
+    Column("designer_id", String(36), ForeignKey("users.id"), nullable=False),
+    Column("buyer_id", String(36), ForeignKey("users.id"), nullable=False),
+    Column("terms_json", Text, nullable=False),
+    Column("terms_hash", String(64), nullable=False),
+    Column("effective_date", Date, nullable=False),
+    Column("end_date", Date, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("negotiation_id"),
+    CheckConstraint(_one_of("status", AGREEMENT_STATUS_VALUES), name="status"),
+    Index(None, "design_id", "status"),
+    Index(None, "buyer_id", "created_at"),
+    Index(None, "designer_id", "created_at"),
+)
+
+# ``activity_at`` = last_message_at, else created_at: the inbox's sort key, kept by the
+# repository. UNIQUE(kind, subject_id): one thread per negotiation or order (NULL
+# subjects, i.e. support threads, never collide).
+threads = Table(
+    "threads",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("created_by", String(36), ForeignKey("users.id"), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("subject_id", String(64), nullable=True),
+    Column("topic", String(16), nullable=True),
+    Column("last_message_at", UtcDateTime(), nullable=True),
+    Column("activity_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("kind", "subject_id"),
+    CheckConstraint(_one_of("kind", THREAD_KIND_VALUES), name="kind"),
+    CheckConstraint(f"topic IS NULL OR {_one_of('topic', SUPPORT_TOPIC_VALUES)}", name="topic"),
+    Index(None, "kind", "activity_at", "id"),
+)
+
+thread_participants = Table(
+    "thread_participants",
+    metadata,
+    Column("thread_id", String(64), ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Index(None, "user_id", "thread_id"),
+)
+
+# Per reader and thread: how far they have read and how far a digest mail has told
+# them. Independent of participation (an admin reads a support thread without joining).
+thread_marks = Table(
+    "thread_marks",
+    metadata,
+    Column("thread_id", String(64), ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("read_at", UtcDateTime(), nullable=True),
+    Column("digested_at", UtcDateTime(), nullable=True),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("thread_id", String(64), ForeignKey("threads.id", ondelete="CASCADE"), nullable=False),
+    Column("author_id", String(36), ForeignKey("users.id"), nullable=True),
+    Column("kind", String(16), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("language", String(35), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("event", String(64), nullable=True),
+    Column("event_data_json", Text, nullable=False),
+    Column("removed", Boolean, nullable=False),
+    CheckConstraint(_one_of("kind", MESSAGE_KIND_VALUES), name="kind"),
+    Index(None, "thread_id", "created_at", "id"),
+)
+
+message_attachments = Table(
+    "message_attachments",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("message_id", String(64), ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("blob_key", String(255), nullable=False),
+    Column("filename", String(255), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    UniqueConstraint("message_id", "position"),
+    CheckConstraint("size >= 0", name="size_not_negative"),
+)
+
+message_translations = Table(
+    "message_translations",
+    metadata,
+    Column("message_id", String(64), ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    Column("language", String(35), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# No CHECK on ``kind``: new notice kinds must not need a migration.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("dedupe_key", String(255), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("to_email", String(254), nullable=False),
+    Column("language", String(35), nullable=False),
+    Column("values_json", Text, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=True),
+    Column("claimed_until", UtcDateTime(), nullable=True),
+    Column("sent_at", UtcDateTime(), nullable=True),
+    Column("last_error", Text, nullable=True),
+    UniqueConstraint("dedupe_key"),
+    CheckConstraint(_one_of("status", OUTBOX_STATUS_VALUES), name="status"),
+    CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+    Index(None, "status", "next_attempt_at"),
 )

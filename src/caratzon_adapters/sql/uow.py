@@ -31,19 +31,33 @@ from caratzon_adapters.sql.repositories import (
     SqlTokenRepository,
     SqlUserRepository,
 )
+from caratzon_adapters.sql.repositories_trade import (
+    SqlAgreementRepository,
+    SqlLicenceOptionRepository,
+    SqlNegotiationRepository,
+    SqlOutboxRepository,
+    SqlThreadRepository,
+    SqlTranslationRepository,
+)
 from caratzon_core.ports import (
+    AgreementRepository,
     AssetRepository,
     AuditRepository,
     CatalogReader,
     ConsentRepository,
     DesignRepository,
     EngagementRepository,
+    LicenceOptionRepository,
     LoginAttemptRepository,
+    NegotiationRepository,
+    OutboxRepository,
     PendingBlobRepository,
     PolicyRepository,
     ProfileRepository,
     SavedDesignRepository,
+    ThreadRepository,
     TokenRepository,
+    TranslationRepository,
     UnitOfWork,
     UnitOfWorkFactory,
     UserRepository,
@@ -64,6 +78,12 @@ class SqlUnitOfWork:
     consents: ConsentRepository
     engagement: EngagementRepository
     catalog: CatalogReader
+    licence_options: LicenceOptionRepository
+    negotiations: NegotiationRepository
+    agreements: AgreementRepository
+    threads: ThreadRepository
+    translations: TranslationRepository
+    outbox: OutboxRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -99,6 +119,12 @@ class SqlUnitOfWork:
         self.consents = SqlConsentRepository(conn)
         self.engagement = SqlEngagementRepository(conn)
         self.catalog = SqlCatalogReader(conn)
+        self.licence_options = SqlLicenceOptionRepository(conn)
+        self.negotiations = SqlNegotiationRepository(conn)
+        self.agreements = SqlAgreementRepository(conn)
+        self.threads = SqlThreadRepository(conn)
+        self.translations = SqlTranslationRepository(conn)
+        self.outbox = SqlOutboxRepository(conn)
         return self
 
     def __exit__(

@@ -73,6 +73,8 @@ class AccountChanges:
     business_name: str | None = None
     business_address: str | None = None
     language: str | None = None
+    # P40: object to (True) or allow again (False) AI processing of one's data.
+    object_to_ai: bool | None = None
 
 
 @frozen
@@ -404,11 +406,16 @@ class AccountService:
             )
         if changes.language is not None:
             updates["language"] = parse_language(changes.language)
+        if changes.object_to_ai is not None and not isinstance(changes.object_to_ai, bool):
+            raise ValidationFailed("'object_to_ai' is true or false.", field="object_to_ai")
         now = self._d.clock.now()
         with self._d.uow() as uow:
             user = uow.users.get(user_id)
             if user is None:
                 raise NotFound("No such account.")
+            if changes.object_to_ai is not None:
+                # The first objection's time stands while the objection does.
+                updates["ai_objection_at"] = (user.ai_objection_at or now) if changes.object_to_ai else None
             changed = sorted(k for k, v in updates.items() if getattr(user, k) != v)
             if not changed:
                 return user

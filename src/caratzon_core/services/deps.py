@@ -10,10 +10,12 @@ from attrs import frozen
 from caratzon_core.credentials import DEFAULT_TOKEN_TTL
 from caratzon_core.geometry import DEFAULT_CASTING_ALLOWANCE
 from caratzon_core.ports import (
+    AIService,
     AssetInspector,
     BlobStore,
     Clock,
     IdGenerator,
+    Mailer,
     PasswordHasher,
     PasswordStrength,
     Signer,
@@ -37,6 +39,13 @@ class Settings:
     casting_allowance: Decimal = DEFAULT_CASTING_ALLOWANCE
     # Uploads whose row never got committed are swept after this long.
     pending_blob_grace: timedelta = timedelta(hours=1)
+    # Issue #4: how long an offer stays open, where links in mails point, how long a
+    # thread must be quiet before one "new messages" mail goes out.
+    offer_ttl: timedelta = timedelta(days=7)
+    base_url: str = "http://127.0.0.1:8000"
+    mail_domain: str = "caratzon.local"
+    digest_quiet: timedelta = timedelta(minutes=10)
+    expiry_warning: timedelta = timedelta(hours=24)
 
 
 @frozen
@@ -51,6 +60,8 @@ class Deps:
     # Needed by the design use cases only; account-only wiring may leave them out.
     blobs: BlobStore | None = None
     inspector: AssetInspector | None = None
+    ai: AIService | None = None
+    mailer: Mailer | None = None
 
 
 @frozen
