@@ -235,3 +235,47 @@ def test_offline_adapter_never_fakes_a_translation() -> None:
 def test_offline_adapter_returns_text_already_in_the_target_language() -> None:
     assert OfflineAI().translate(TEXT, "en", "en") == TEXT
     assert OfflineAI().translate("你好", "zh-Hant", "zh-Hant") == "你好"
+
+
+def test_the_portal_translates_messages_through_gemini_when_configured(httpserver: HTTPServer, tmp_path) -> None:
+    """Wiring, end to end: CARATZON_AI=gemini makes the bootstrap hand the messaging
+    use case the real SDK adapter; the reader gets the translation and the original,
+    and an objecting author's text never reaches the server (P18, P23, P40)."""
+    from datetime import date
+
+    from caratzon_adapters.bootstrap import bootstrap
+    from caratzon_adapters.config import Config
+    from caratzon_core.access import Actor
+    from caratzon_core.privacy import INITIAL_POLICY_VERSION
+    from caratzon_core.services.accounts import AccountChanges, SignUp
+    from caratzon_core.testing import FakeHasher, InMemoryStore
+
+    config = Config.from_env({
+        "CARATZON_DATA_DIR": str(tmp_path), "CARATZON_SECRET_KEY": "k" * 40, "CARATZON_AI": "gemini",
+        "CARATZON_GEMINI_API_KEY": API_KEY, "CARATZON_GEMINI_BASE_URL": httpserver.url_for("/"),
+    })
+    services = bootstrap(config, uow=InMemoryStore(), hasher=FakeHasher())
+    accounts, messaging = services.accounts, services.messaging
+
+    def person(email: str, language: str) -> Actor:
+        return accounts.actor_for(accounts.sign_up(SignUp(
+            email=email, password="Emerald-Cut-Halo-2026", name=email[:3], role="buyer", language=language,
+            date_of_birth=date(1985, 1, 1), accept_policy_version=INITIAL_POLICY_VERSION)))
+
+    writer = person("wen@example.com", "zh-Hans")
+    thread = messaging.open_support(writer, "Ring", ZH_TEXT)
+    admin = accounts.actor_for(accounts.create_user(Actor.cli_operator(), SignUp(
+        email="ada@example.com", password="Emerald-Cut-Halo-2026", name="Ada", role="admin",
+        date_of_birth=date(1980, 1, 1), accept_policy_version=INITIAL_POLICY_VERSION)))
+    answer(httpserver, gemini_reply(json.dumps({"translation": TEXT})))
+    [message] = messaging.read(admin, thread.id).messages
+    assert message.translated and message.text == TEXT and message.original == ZH_TEXT
+    assert len(httpserver.log) == 1
+    messaging.read(admin, thread.id)  # cached: no second request
+    assert len(httpserver.log) == 1
+
+    accounts.update_account(writer, writer.id, AccountChanges(object_to_ai=True))
+    messaging.post(writer, thread.id, "第二条消息")
+    view = messaging.read(admin, thread.id)
+    assert view.messages[-1].text == "第二条消息" and not view.messages[-1].translated
+    assert len(httpserver.log) == 1  # nothing more was sent
