@@ -20,6 +20,7 @@ from caratzon_core.ports import (
     Mailer,
     PasswordHasher,
     PasswordStrength,
+    PaymentGateway,
     UnitOfWorkFactory,
 )
 from caratzon_core.services.accounts import AccountService
@@ -28,8 +29,10 @@ from caratzon_core.services.deps import MB, Deps, Settings
 from caratzon_core.services.designs import DesignService
 from caratzon_core.services.engagement import EngagementService
 from caratzon_core.services.licensing import LicensingService
+from caratzon_core.services.manufacturing import ManufacturerService
 from caratzon_core.services.messaging import MessagingService
 from caratzon_core.services.notifications import NotificationService
+from caratzon_core.services.orders import OrderService
 from caratzon_core.signing import HmacSigner
 
 
@@ -44,6 +47,8 @@ class Services:
     licensing: LicensingService
     messaging: MessagingService
     notifications: NotificationService
+    manufacturers: ManufacturerService
+    orders: OrderService
     blobs: BlobStore
     _engine: Any = None
 
@@ -72,10 +77,12 @@ def bootstrap(
     inspector: AssetInspector | None = None,
     ai: AIService | None = None,
     mailer: Mailer | None = None,
+    payments: PaymentGateway | None = None,
 ) -> Services:
     """Wire the services. Every adapter may be overridden by keyword (tests do)."""
     from caratzon_adapters.blobs.factory import make_blob_store
     from caratzon_adapters.inspection import FileInspector
+    from caratzon_adapters.payments import OfflineGateway
     from caratzon_adapters.security import Argon2Hasher, RandomIds, SystemClock, ZxcvbnStrength
 
     config = config or Config.from_env()
@@ -131,17 +138,21 @@ def bootstrap(
         inspector=inspector,
         ai=ai,
         mailer=mailer,
+        payments=payments or OfflineGateway(),
     )
+    designs = DesignService(deps)
     return Services(
         config=config,
         deps=deps,
         accounts=AccountService(deps),
         audit=AuditService(deps),
-        designs=DesignService(deps),
+        designs=designs,
         engagement=EngagementService(deps),
         licensing=LicensingService(deps),
         messaging=MessagingService(deps),
         notifications=NotificationService(deps),
+        manufacturers=ManufacturerService(deps),
+        orders=OrderService(deps, designs),
         blobs=blobs,
         engine=engine,
     )

@@ -1,32 +1,43 @@
-"""Demo data for trying Caratzon out: one account per role, a few more designers
-and buyers with profiles, all sharing one published password; demo designs (see
-:mod:`caratzon_adapters.demo_designs`) with licence options, a negotiation in
-progress and a concluded licence agreement.
+"""Demo data for trying Caratzon out: one account per role, a few more designers,
+buyers and manufacturers with profiles, all sharing one published password; demo
+designs (see :mod:`caratzon_adapters.demo_designs`) with licence options, a
+negotiation in progress and a concluded licence agreement; manufacturer profiles
+(most vetted under an NDA, one pending, one suspended), the price table, and two
+orders under the agreement: one in production, one awaiting routing.
 
 Everything goes through the use cases, as an operator would at the shell (never
 raw SQL), so the demo data obeys every rule the real data does and is audited.
 Seeding is idempotent: accounts that already exist are left as they are, and so
-are licence options (by name, per design) and the demo negotiations (by the
-buyer and licence option they were opened from); a run interrupted half way is
+are licence options (by name, per design), the demo negotiations (by the buyer
+and licence option they were opened from), manufacturer profiles and their
+vetting (never changed once someone changed them), the price table (once one is
+set) and the demo orders (by their notes); a run interrupted half way is
 completed by the next one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 
+import attrs
 from attrs import frozen
 
 from caratzon_adapters.bootstrap import Services
 from caratzon_core.access import Actor
 from caratzon_core.accounts import Language, Role, User
 from caratzon_core.designs import Design, DesignStatus
-from caratzon_core.errors import Conflict
+from caratzon_core.errors import Conflict, NotFound, ValidationFailed
+from caratzon_core.licensing import Modification
+from caratzon_core.manufacturers import Vetting
 from caratzon_core.messaging import MessageKind
 from caratzon_core.negotiation import Negotiation, Party
+from caratzon_core.orders import Order, OrderStatus
+from caratzon_core.quote import DEFAULT_PRICES
 from caratzon_core.services.accounts import SignUp
 from caratzon_core.services.deps import Client
+from caratzon_core.services.manufacturing import ProfileInput
 
 DEMO_DOMAIN = "demo.caratzon.test"
 # Published on purpose: it is printed by `caratzon demo seed`. Strong enough for
@@ -36,6 +47,8 @@ DEMO_PASSWORD = "Sapphire-Orchard-Lantern-74"
 DEMO_CLIENT = Client(user_agent="caratzon-demo-seed")
 DEMO_BUYER = f"buyer@{DEMO_DOMAIN}"
 DEMO_DESIGNER = f"designer@{DEMO_DOMAIN}"  # the demo negotiations are with this designer when possible
+DEMO_PRODUCTION_MANAGER = f"production_manager@{DEMO_DOMAIN}"  # vets the demo manufacturers
+DEMO_MANUFACTURER = f"manufacturer@{DEMO_DOMAIN}"  # the demo order in production is theirs
 
 Progress = Callable[[str], None]
 
@@ -48,6 +61,27 @@ class DemoProfile:
 
 
 @frozen
+class DemoWorkshop:
+    """A demo manufacturer's profile, and what the demo production manager made of
+    it: vetted under an NDA signed ``nda_signed_days_ago`` and running a year from
+    the seeding, still pending, or vetted and then suspended for ``suspension``."""
+
+    processes: tuple[str, ...]
+    metals: tuple[str, ...]
+    min_quantity: int
+    max_quantity: int
+    weekly_capacity: int
+    lead_time_days: int
+    ships_to: tuple[str, ...]
+    labour_per_piece: str
+    labour_per_stone: str
+    currency: str
+    vetting: Vetting = Vetting.VETTED
+    nda_signed_days_ago: int = 30
+    suspension: str | None = None
+
+
+@frozen
 class DemoAccount:
     email: str
     name: str
@@ -56,6 +90,7 @@ class DemoAccount:
     business_address: str
     language: Language = Language.EN
     profile: DemoProfile | None = None
+    workshop: DemoWorkshop | None = None
 
 
 @frozen
@@ -99,6 +134,16 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
         business_name="Shenzhen Lumina Jewelry Manufacturing Co., Ltd.",
         business_address="Building 3, Shuibei Jewelry Park, Luohu District, Shenzhen, Guangdong, China",
         language=Language.ZH_HANS,
+        # Large, quick and inexpensive: the routing's first choice for most demo orders.
+        workshop=DemoWorkshop(
+            processes=("lost_wax_casting", "resin_printing", "stone_setting_prong", "stone_setting_pave",
+                       "stone_setting_bezel", "stone_setting_channel", "engraving", "plating"),
+            metals=("18k_yellow", "18k_white", "18k_rose", "14k_yellow", "14k_white", "14k_rose", "platinum_950",
+                    "sterling_silver"),
+            min_quantity=1, max_quantity=2000, weekly_capacity=400, lead_time_days=14,
+            ships_to=("US", "CA", "GB", "FR", "DE", "IT", "ES", "HK", "CN", "JP", "SG", "AU", "AE"),
+            labour_per_piece="38.00", labour_per_stone="1.20", currency="USD", nda_signed_days_ago=90,
+        ),
     ),
     DemoAccount(
         email=f"production_manager@{DEMO_DOMAIN}",
@@ -151,6 +196,71 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
         business_name="Maison Laurent Joaillerie",
         business_address="27 Rue du Faubourg Saint-Honoré, 75008 Paris, France",
     ),
+    DemoAccount(
+        email=f"manufacturer2@{DEMO_DOMAIN}",
+        name="Giulia Rossi",
+        role=Role.MANUFACTURER,
+        business_name="Rossi Oreficeria S.r.l.",
+        business_address="Viale della Scienza 12, 36100 Vicenza, Italy",
+        # Gold and platinum only, enamel and engraving, priced in euros.
+        workshop=DemoWorkshop(
+            processes=("lost_wax_casting", "wax_printing", "stone_setting_prong", "stone_setting_bezel",
+                       "engraving", "enamel"),
+            metals=("18k_yellow", "18k_white", "18k_rose", "platinum_950"),
+            min_quantity=1, max_quantity=300, weekly_capacity=120, lead_time_days=21,
+            ships_to=("IT", "FR", "DE", "ES", "CH", "AT", "NL", "GB", "US"),
+            labour_per_piece="95.00", labour_per_stone="4.50", currency="EUR", nda_signed_days_ago=45,
+        ),
+    ),
+    DemoAccount(
+        email=f"manufacturer3@{DEMO_DOMAIN}",
+        name="Rahul Mehta",
+        role=Role.MANUFACTURER,
+        business_name="Mehta Jewels Pvt. Ltd.",
+        business_address="Unit 214, SEEPZ SEZ, Andheri East, Mumbai 400096, India",
+        # Volume gold and silver work with every setting but no engraving; ten pieces or more.
+        workshop=DemoWorkshop(
+            processes=("lost_wax_casting", "stone_setting_prong", "stone_setting_pave", "stone_setting_channel",
+                       "plating"),
+            metals=("18k_yellow", "18k_white", "18k_rose", "14k_yellow", "14k_white", "14k_rose", "sterling_silver"),
+            min_quantity=10, max_quantity=1000, weekly_capacity=200, lead_time_days=18,
+            ships_to=("IN", "AE", "SG", "GB", "US"),
+            labour_per_piece="42.00", labour_per_stone="0.80", currency="USD", nda_signed_days_ago=20,
+        ),
+    ),
+    DemoAccount(
+        email=f"manufacturer4@{DEMO_DOMAIN}",
+        name="Ploy Srisuk",
+        role=Role.MANUFACTURER,
+        business_name="Siam Setting Co., Ltd.",
+        business_address="919/1 Silom Road, Bang Rak, Bangkok 10500, Thailand",
+        # The quickest workshop, but not vetted yet (no NDA): never offered a job.
+        workshop=DemoWorkshop(
+            processes=("lost_wax_casting", "stone_setting_prong", "stone_setting_pave", "stone_setting_bezel",
+                       "stone_setting_channel", "engraving"),
+            metals=("18k_yellow", "18k_white", "18k_rose", "14k_yellow", "sterling_silver"),
+            min_quantity=1, max_quantity=500, weekly_capacity=150, lead_time_days=6,
+            ships_to=("TH", "US", "GB", "JP", "AU", "SG"),
+            labour_per_piece="35.00", labour_per_stone="0.90", currency="USD", vetting=Vetting.PENDING,
+        ),
+    ),
+    DemoAccount(
+        email=f"manufacturer5@{DEMO_DOMAIN}",
+        name="Tobias Becker",
+        role=Role.MANUFACTURER,
+        business_name="Becker Goldschmiede GmbH",
+        business_address="Westliche Karl-Friedrich-Straße 56, 75172 Pforzheim, Germany",
+        # Was vetted; suspended while an audit of its NDA handling is open.
+        workshop=DemoWorkshop(
+            processes=("lost_wax_casting", "stone_setting_prong", "stone_setting_bezel", "engraving", "plating"),
+            metals=("18k_yellow", "18k_white", "platinum_950", "sterling_silver"),
+            min_quantity=1, max_quantity=200, weekly_capacity=80, lead_time_days=7,
+            ships_to=("DE", "AT", "CH", "FR", "NL", "US"),
+            labour_per_piece="110.00", labour_per_stone="6.00", currency="EUR", vetting=Vetting.SUSPENDED,
+            nda_signed_days_ago=200,
+            suspension="Production files were shared outside the workshop; suspended pending the NDA audit.",
+        ),
+    ),
 )
 
 
@@ -159,7 +269,7 @@ def demo_steps(design_count: int | None = None) -> int:
     from caratzon_adapters import demo_designs
 
     designs = demo_designs.COUNT if design_count is None else design_count
-    return len(DEMO_ACCOUNTS) + designs + (LICENSING_STEPS if designs else 0)
+    return len(DEMO_ACCOUNTS) + designs + (LICENSING_STEPS if designs else 0) + PRODUCTION_STEPS
 
 
 def _existing(services: Services, actor: Actor) -> dict[str, User]:
@@ -231,8 +341,10 @@ def seed_demo(
     logins: list[DemoLogin] = []
     designers: list[User] = []
     buyer: User | None = None
+    users: dict[str, User] = {}
     for account in DEMO_ACCOUNTS:
         user, created = _ensure_account(services, actor, account, existing)
+        users[account.email] = user
         if account.email == DEMO_BUYER and user.role is Role.BUYER:
             buyer = user
         if user.role is Role.DESIGNER and user.can_log_in:
@@ -246,8 +358,11 @@ def seed_demo(
 
     count = demo_designs.COUNT if design_count is None else design_count
     demo_designs.seed_designs(services, designers, count=count, progress=progress)
+    licensing = None
     if count and designers:
-        seed_licensing(services, designers, buyer, count=count, progress=progress)
+        licensing = seed_licensing(services, designers, buyer, count=count, progress=progress)
+    seed_production(services, users, designers, buyer, licensing.agreement_id if licensing else None,
+                    progress=progress)
     return logins
 
 
@@ -449,3 +564,180 @@ def seed_licensing(
         agreement_id = _concluded_agreement(services, buyer_actor, actors[agreed.designer_id], agreed)
     step(f"agreement on {agreed.title}" if agreed is not None and agreement_id else "no agreement")
     return LicensingSeed(created, negotiation_id, agreement_id)
+
+
+# -- production: manufacturers, prices, orders (issue #5) ------------------------------
+
+PRODUCTION_STEPS = 3
+
+# The demo orders are told apart by their notes.
+PRODUCTION_NOTE = "First run for the Madison Avenue store: high polish, stones matched by colour."
+RUSH_NOTE = "Rush: six pieces for a trunk show, engraved inside. Can anyone make the date?"
+RUSH_ENGRAVING = "W&R 2026"
+
+
+@frozen
+class ProductionSeed:
+    profiles_created: int
+    vetted: int
+    suspended: int
+    prices_set: bool
+    first_order_id: str | None  # the order taken on to production
+    rush_order_id: str | None  # the order no vetted workshop can make in time
+
+
+def _step(progress: Progress | None, text: str) -> None:
+    if progress is not None:
+        progress(text)
+
+
+def _usable(user: User | None, role: Role) -> bool:
+    return user is not None and user.role is role and user.can_log_in
+
+
+def _ensure_workshops(services: Services, users: dict[str, User], vetter: Actor) -> tuple[int, int, int]:
+    """Profiles for the demo manufacturers, vetted (or left pending, or suspended) by
+    the demo production manager. A profile or vetting someone changed is left alone."""
+    today = services.deps.clock.now().date()
+    created = vetted = suspended = 0
+    for account in DEMO_ACCOUNTS:
+        shop = account.workshop
+        user = users.get(account.email)
+        if shop is None or user is None or not _usable(user, Role.MANUFACTURER):
+            continue
+        maker = services.accounts.actor_for(user)
+        profile = services.manufacturers.profile(maker, user.id)
+        if profile is None:
+            profile = services.manufacturers.save_profile(maker, user.id, ProfileInput(
+                processes=shop.processes, metals=shop.metals, min_quantity=shop.min_quantity,
+                max_quantity=shop.max_quantity, weekly_capacity=shop.weekly_capacity,
+                lead_time_days=shop.lead_time_days, ships_to=shop.ships_to,
+                labour_per_piece=shop.labour_per_piece, labour_per_stone=shop.labour_per_stone,
+                currency=shop.currency,
+            ), DEMO_CLIENT)
+            created += 1
+        if shop.vetting is not Vetting.PENDING and profile.vetting is Vetting.PENDING and profile.vetted_at is None:
+            profile = services.manufacturers.vet(
+                vetter, user.id, nda_until=today + timedelta(days=365),
+                nda_signed_on=today - timedelta(days=shop.nda_signed_days_ago), client=DEMO_CLIENT,
+            )
+            vetted += 1
+        # Only the demo's own vetting is taken on to a suspension (an interrupted run).
+        if (shop.vetting is Vetting.SUSPENDED and profile.vetting is Vetting.VETTED
+                and profile.vetted_by == vetter.id and shop.suspension):
+            services.manufacturers.suspend(vetter, user.id, reason=shop.suspension, client=DEMO_CLIENT)
+            suspended += 1
+    return created, vetted, suspended
+
+
+def _ensure_prices(services: Services, setter: Actor) -> bool:
+    """The default price table, in force from today, unless a table was set."""
+    if services.orders.current_prices(setter) is not DEFAULT_PRICES:
+        return False
+    today = services.deps.clock.now().date()
+    services.orders.set_prices(setter, attrs.evolve(DEFAULT_PRICES, effective=today), DEMO_CLIENT)
+    return True
+
+
+def demo_briefs(design: Design, may_modify: frozenset[Modification], today: date) -> tuple[dict[str, object],
+                                                                                         dict[str, object]]:
+    """The two demo briefs on ``design``: twelve pieces in two months (routed to the
+    demo manufacturer, who starts production), and six engraved pieces wanted in
+    nine days, which no vetted workshop can make in time (it waits for a production
+    manager, who may override the routing with a reason)."""
+    stones: list[dict[str, object]] = []
+    if Modification.STONE_SIZE in may_modify:
+        for gem in design.gemstones[:1]:
+            per_stone = (gem.carat / gem.count).quantize(Decimal("0.01"))
+            stones.append({"type": gem.type, "carat": str(per_stone), "count": gem.count, "setting": "prong"})
+    base: dict[str, object] = {"alloy": design.metals[0], "ship_to": "US", "stones": stones}
+    if design.category.value == "ring" and Modification.RING_SIZE in may_modify:
+        base["size"] = {"system": "us", "value": "6.5"}
+    first = {**base, "quantity": 12, "wanted_by": (today + timedelta(days=60)).isoformat(), "notes": PRODUCTION_NOTE}
+    rush = {**base, "quantity": 6, "wanted_by": (today + timedelta(days=9)).isoformat(), "engraving": RUSH_ENGRAVING,
+            "notes": RUSH_NOTE}
+    return first, rush
+
+
+def _advance(services: Services, order: Order, router: Actor, makers: dict[str, Actor]) -> Order:
+    """Take the demo order on to production: routed (if it is not yet), accepted and
+    started by its manufacturer when that is a demo manufacturer."""
+    if order.status is OrderStatus.SUBMITTED:
+        try:
+            order = services.orders.assign(router, order.id, client=DEMO_CLIENT)
+        except (Conflict, NotFound, ValidationFailed):
+            return order  # nobody qualifies: it waits on the routing board
+    maker = makers.get(order.manufacturer_id or "")
+    if maker is None:
+        return order
+    if order.status is OrderStatus.ROUTED:
+        order = services.orders.transition(maker, order.id, "accepted", client=DEMO_CLIENT)
+    if order.status is OrderStatus.ACCEPTED:
+        order = services.orders.transition(maker, order.id, "in_production", client=DEMO_CLIENT)
+    return order
+
+
+def _ensure_orders(services: Services, users: dict[str, User], designers: list[User], buyer: User,
+                   agreement_id: str, router: Actor) -> tuple[Order | None, Order | None]:
+    buyer_actor = services.accounts.actor_for(buyer)
+    agreement = next((a.agreement for a in services.licensing.my_agreements(buyer_actor)
+                      if a.agreement.id == agreement_id), None)
+    if agreement is None:
+        return None, None
+    design = services.designs.view(buyer_actor, agreement.design_id).design
+    owner = next((u for u in designers if u.id == design.designer_id), None)
+    if owner is not None:
+        from caratzon_adapters import demo_designs
+
+        # The assigned manufacturer downloads it from the order.
+        demo_designs.ensure_production_cad(services, owner, design, designers)
+    today = services.deps.clock.now().date()
+    first_brief, rush_brief = demo_briefs(design, agreement.terms.may_modify, today)
+    mine = {s.order.brief.notes: s.order for s in services.orders.my_orders(buyer_actor)
+            if s.order.agreement_id == agreement.id}
+    first = mine.get(PRODUCTION_NOTE)
+    if first is None:
+        first = services.orders.create(buyer_actor, agreement.id, first_brief, client=DEMO_CLIENT)
+    makers: dict[str, Actor] = {}
+    for account in DEMO_ACCOUNTS:
+        user = users.get(account.email)
+        if account.workshop is not None and user is not None and _usable(user, Role.MANUFACTURER):
+            makers[user.id] = services.accounts.actor_for(user)
+    first = _advance(services, first, router, makers)
+    rush = mine.get(RUSH_NOTE)
+    if rush is None:
+        rush = services.orders.create(buyer_actor, agreement.id, rush_brief, client=DEMO_CLIENT)
+    return first, rush
+
+
+def seed_production(
+    services: Services,
+    users: dict[str, User],
+    designers: list[User],
+    buyer: User | None,
+    agreement_id: str | None,
+    *,
+    progress: Progress | None = None,
+) -> ProductionSeed:
+    """Manufacturer profiles (vetted, pending, suspended) by the demo production
+    manager, the default price table from today, and under the demo licence
+    agreement one order in production and one awaiting routing."""
+    manager = users.get(DEMO_PRODUCTION_MANAGER)
+    staff = (services.accounts.actor_for(manager) if manager is not None and _usable(manager, Role.PRODUCTION_MANAGER)
+             else Actor.cli_operator("demo"))
+    created, vetted, suspended = _ensure_workshops(services, users, staff)
+    if created or vetted or suspended:
+        _step(progress, f"{created} manufacturer profiles added, {vetted} vetted, {suspended} suspended")
+    else:
+        _step(progress, "found manufacturer profiles")
+    prices_set = _ensure_prices(services, staff)
+    _step(progress, "price table set" if prices_set else "found a price table")
+    first = rush = None
+    if buyer is not None and _usable(buyer, Role.BUYER) and agreement_id is not None:
+        first, rush = _ensure_orders(services, users, designers, buyer, agreement_id, staff)
+    if first is None or rush is None:
+        _step(progress, "no demo orders (no licence agreement)")
+    else:
+        _step(progress, f"orders {first.status.value.replace('_', ' ')} and {rush.status.value}")
+    return ProductionSeed(created, vetted, suspended, prices_set,
+                          first.id if first is not None else None, rush.id if rush is not None else None)

@@ -18,6 +18,7 @@ from caratzon_adapters.bootstrap import Services
 from caratzon_adapters.cad.generate import pendant_stl, ring_stl, stud_stl
 from caratzon_adapters.imagery import render_jewelry_png
 from caratzon_core.accounts import User
+from caratzon_core.designs import AssetKind, Design, Visibility
 from caratzon_core.services.deps import Client
 from caratzon_core.services.designs import DesignInput, Upload
 
@@ -131,3 +132,24 @@ def _files(d: DemoDesign, work: Path, n: int) -> Iterator[tuple[str, Path, str, 
     mesh = work / f"{n}.stl"
     mesh.write_bytes(_stl(d))
     yield f"{d.title.lower().replace(' ', '-')}.stl", mesh, "cad", "production"
+
+
+def ensure_production_cad(services: Services, designer: User, design: Design, designers: list[User]) -> bool:
+    """Give a demo design a production CAD file (the mesh a manufacturer downloads
+    from an order) if it has none; True if one was added. A design that is not one
+    of the demo designs is left alone."""
+    actor = services.accounts.actor_for(designer)
+    view = services.designs.view(actor, design.id)
+    if any(a.asset.kind is AssetKind.CAD and a.asset.visibility is Visibility.PRODUCTION for a in view.assets):
+        return False
+    emails = sorted(u.email for u in designers)
+    spec = next((d for d in demo_designs(emails) if d.title == design.title and d.designer_email == designer.email),
+                None)
+    if spec is None:
+        return False
+    with tempfile.TemporaryDirectory(prefix="caratzon-demo-") as tmp:
+        mesh = Path(tmp) / "mesh.stl"
+        mesh.write_bytes(_stl(spec))
+        name = f"{spec.title.lower().replace(' ', '-')}.stl"
+        services.designs.add_asset(actor, design.id, Upload(name, mesh, "cad", "production"), CLIENT)
+    return True

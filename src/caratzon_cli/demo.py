@@ -30,9 +30,12 @@ def seed(
     ] = 36,
 ) -> None:
     """Create one demo account per role and a few more, publish demo designs with
-    generated images and CAD meshes, then print the logins.
+    generated images and CAD meshes, licence options, a negotiation and an
+    agreement; manufacturer profiles (vetted, pending, suspended), the price table
+    and two orders (one in production, one awaiting routing); then print the logins.
 
-    Idempotent: accounts that already exist are left unchanged.
+    Idempotent: accounts that already exist are left unchanged, and so is the demo
+    data already there.
     """
     cli = state(ctx)
     config = cli.config

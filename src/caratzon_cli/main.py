@@ -6,7 +6,21 @@ from typing import Annotated
 
 import typer
 
-from caratzon_cli import audit, blobs, config, db, demo, negotiations, outbox, serve, users, worker
+from caratzon_cli import (
+    audit,
+    blobs,
+    config,
+    db,
+    demo,
+    manufacturers,
+    negotiations,
+    orders,
+    outbox,
+    prices,
+    serve,
+    users,
+    worker,
+)
 from caratzon_cli.errors import ErrorReportingGroup
 from caratzon_cli.state import CliState
 
@@ -27,6 +41,10 @@ app.add_typer(config.app, name="config")
 app.add_typer(blobs.app, name="blobs")
 app.add_typer(negotiations.app, name="negotiations")
 app.add_typer(outbox.app, name="outbox")
+app.command("route")(orders.route)
+app.add_typer(orders.app, name="orders")
+app.add_typer(manufacturers.app, name="manufacturers")
+app.add_typer(prices.app, name="prices")
 app.command("worker")(worker.worker)
 
 

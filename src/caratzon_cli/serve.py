@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 from collections.abc import Iterator
 from types import FrameType
 from typing import Annotated
 
+import attrs
 import typer
 
 from caratzon_adapters.bootstrap import upgrade_database
@@ -44,7 +46,7 @@ def serve(
         bool,
         typer.Option(
             "--worker/--no-worker",
-            help="Run the background worker (negotiation expiry, mail delivery) in this process.",
+            help="Run the background worker (expiry, order routing, payments, mail) in this process.",
         ),
     ] = True,
     worker_interval: Annotated[
@@ -61,6 +63,12 @@ def serve(
 
     cli = state(ctx)
     config = cli.config
+    shown = f"[{host}]" if ":" in host else host
+    if not os.environ.get("CARATZON_BASE_URL") and config.base_url != f"http://{shown}:{port}":
+        # Links in mails must reach this portal: without a configured public address,
+        # use the one it serves on.
+        cli.use_config(attrs.evolve(config, base_url=f"http://{shown}:{port}"))
+        config = cli.config
     if config.is_embedded_database:
         revision = upgrade_database(config)
         cli.schema_ready = True
@@ -68,7 +76,6 @@ def serve(
     app = create_app(config, services=cli.services)
     if host not in _LOOPBACK and not config.session_cookie_secure:
         note("warning: listening beyond this machine without CARATZON_SECURE_COOKIES=1; serve it behind HTTPS.")
-    shown = f"[{host}]" if ":" in host else host
     typer.echo(f"Caratzon is serving on http://{shown}:{port}/ (press Ctrl+C to stop)")
     worker = Worker(cli.services, interval=worker_interval, log=stderr_log()) if run_worker else None
     if worker is not None:

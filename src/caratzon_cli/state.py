@@ -29,6 +29,12 @@ class CliState:
             self._config = Config.from_env()
         return self._config
 
+    def use_config(self, config: Config) -> None:
+        """Replace the configuration before any service is built."""
+        if self._services is not None:
+            raise RuntimeError("the services were already built with the old configuration")
+        self._config = config
+
     @property
     def services(self) -> Services:
         """The use-case services. The embedded SQLite database is migrated on first

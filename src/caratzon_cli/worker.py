@@ -1,5 +1,8 @@
-"""The background worker (issue #4, part 6): close lapsed negotiations and warn of
-offers about to lapse, queue the "new messages" digests, deliver the outbox.
+"""The background worker (issue #4, part 6; issue #5): close lapsed negotiations
+and warn of offers about to lapse, queue the "new messages" digests, send lapsed
+job offers back to routing, route submitted orders, make the due payment-gateway
+calls, recompute the partner scores once per UTC day, and deliver the outbox (last,
+so the notices of this run's steps go out in the same run).
 
 :func:`run_once` does one pass; :class:`Worker` repeats it on a thread until
 stopped (``caratzon serve`` runs one as the portal worker); ``caratzon worker``
@@ -8,21 +11,29 @@ failed, and a failure is logged as one redacted line (never a traceback, which
 could carry connection strings or keys): the next run tries again.
 
 Running several workers at once is safe: the use cases lock and re-check each
-negotiation, de-duplicate notices and claim outbox rows with a lease.
+negotiation and order, de-duplicate notices and claim outbox rows and payment
+instructions with a lease. The day of the last rescoring is kept in
+``<data dir>/worker-state.json`` (:class:`WorkerState`), so ``caratzon worker --once``
+from cron rescores once a day too; workers on other machines keep their own (a
+second rescoring on the same day changes nothing).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
 import typer
+from attrs import define
 
 from caratzon_adapters.bootstrap import Services
 from caratzon_cli.errors import describe, first_line, redact
@@ -33,7 +44,9 @@ DEFAULT_INTERVAL = 60.0
 DEFAULT_LIMIT = 500
 
 # The counts of one run, in the order they are logged.
-COUNTS = ("expired", "warned", "digests", "sent", "failed", "gave_up", "pending", "errors")
+COUNTS = ("expired", "warned", "digests", "sent", "failed", "gave_up", "pending", "released", "routed", "paid",
+          "payments_failed", "rescored", "errors")
+STATE_FILE = "worker-state.json"
 
 Log = Callable[[str], None]
 
@@ -50,11 +63,52 @@ def describe_failure(exc: Exception, services: Services) -> str:
     return redact(message, services.config)
 
 
-def run_once(services: Services, *, limit: int = DEFAULT_LIMIT, log: Log | None = None) -> dict[str, int]:
-    """One pass: sweep negotiations, queue digests, deliver the outbox.
+@define
+class WorkerState:
+    """What the worker remembers between runs: the UTC day the partner scores were
+    last recomputed. ``path`` ``None`` keeps it in memory only (tests)."""
 
-    Returns the counts of :data:`COUNTS`; ``errors`` is how many of the three
-    steps failed (each failure is logged with ``log``, one line)."""
+    path: Path | None = None
+    rescored_on: date | None = None
+
+    @classmethod
+    def load(cls, path: Path) -> WorkerState:
+        """The state in ``path``; a missing or unreadable file is a worker that never
+        rescored (the worst case is one more rescoring, which changes nothing)."""
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            day = date.fromisoformat(raw["rescored_on"]) if isinstance(raw, dict) and raw.get("rescored_on") else None
+        except (OSError, ValueError, TypeError):
+            day = None
+        return cls(path=path, rescored_on=day)
+
+    @classmethod
+    def for_services(cls, services: Services) -> WorkerState:
+        return cls.load(services.config.data_dir / STATE_FILE)
+
+    def save(self) -> None:
+        """Write the file whole or not at all (a temporary file renamed over it)."""
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}")
+        day = self.rescored_on.isoformat() if self.rescored_on else None
+        try:
+            temporary.write_text(json.dumps({"rescored_on": day}), encoding="utf-8")
+            os.replace(temporary, self.path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                temporary.unlink()
+
+
+def run_once(services: Services, *, limit: int = DEFAULT_LIMIT, log: Log | None = None,
+             state: WorkerState | None = None) -> dict[str, int]:
+    """One pass: sweep negotiations, queue digests, release lapsed job offers, route
+    submitted orders, settle payments, rescore partners (once per UTC day, as
+    ``state`` records; by default the data dir's state file), deliver the outbox.
+
+    Returns the counts of :data:`COUNTS`; ``errors`` is how many steps failed (each
+    failure is logged with ``log``, one line)."""
     warn = log or logger.warning
     actor = worker_actor()
     counts = dict.fromkeys(COUNTS, 0)
@@ -73,12 +127,35 @@ def run_once(services: Services, *, limit: int = DEFAULT_LIMIT, log: Log | None 
     def digests() -> None:
         counts["digests"] = services.messaging.enqueue_digests(actor).enqueued
 
+    def release() -> None:
+        counts["released"] = services.orders.release_lapsed(actor)
+
+    def auto_route() -> None:
+        counts["routed"] = services.orders.auto_route(actor)
+
+    def settle() -> None:
+        result = services.orders.settle_payments(actor, limit=limit)
+        counts.update(paid=result.get("made", 0), payments_failed=result.get("failed", 0))
+
+    def rescore() -> None:
+        remembered = state if state is not None else WorkerState.for_services(services)
+        today = services.deps.clock.now().astimezone(UTC).date()
+        if remembered.rescored_on == today:
+            return
+        counts["rescored"] = services.manufacturers.rescore(actor)
+        remembered.rescored_on = today
+        remembered.save()
+
     def deliver() -> None:
         report = services.notifications.deliver(actor, limit=limit)
         counts.update(sent=report.sent, failed=report.failed, gave_up=report.gave_up, pending=report.pending)
 
     step("negotiation sweep", sweep)
     step("message digests", digests)
+    step("lapsed job offers", release)
+    step("order routing", auto_route)
+    step("payments", settle)
+    step("partner scores", rescore)
     step("mail delivery", deliver)
     return counts
 
@@ -88,7 +165,8 @@ def summary(counts: dict[str, int]) -> str:
     line = (
         f"worker: expired {counts['expired']}, warned {counts['warned']}, digests {counts['digests']}, "
         f"sent {counts['sent']}, failed {counts['failed']}, gave up {counts['gave_up']}, "
-        f"pending {counts['pending']}"
+        f"pending {counts['pending']}; orders released {counts['released']}, routed {counts['routed']}; "
+        f"payments made {counts['paid']}, failed {counts['payments_failed']}; scores changed {counts['rescored']}"
     )
     if counts.get("errors"):
         line += f"; {counts['errors']} step{'s' if counts['errors'] != 1 else ''} failed"
@@ -187,14 +265,16 @@ def worker(
         float, typer.Option("--interval", min=1.0, help="Seconds between the starts of two runs.")
     ] = DEFAULT_INTERVAL,
     limit: Annotated[
-        int, typer.Option("--limit", min=1, max=100_000, help="Most negotiations and mails handled per step.")
+        int, typer.Option("--limit", min=1, max=100_000, help="Most negotiations, payments, mails per step.")
     ] = DEFAULT_LIMIT,
 ) -> None:
     """Run the background jobs every --interval seconds until SIGINT or SIGTERM.
 
     Each run expires lapsed negotiations, warns of offers lapsing within 24 hours,
-    queues message digests and delivers the outbox, then logs one line of counts
-    on stderr. `caratzon serve` runs the same loop unless given --no-worker."""
+    queues message digests, sends lapsed job offers back to routing, routes
+    submitted orders, makes the due payment calls, recomputes partner scores once
+    per UTC day and delivers the outbox, then logs one line of counts on stderr.
+    `caratzon serve` runs the same loop unless given --no-worker."""
     services = state(ctx).services
     log = stderr_log()
     loop = Worker(services, interval=interval, limit=limit, log=log)

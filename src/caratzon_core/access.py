@@ -45,6 +45,13 @@ class Action(enum.StrEnum):
     SUPPORT_OPEN = "support.open"
     SUPPORT_ANSWER = "support.answer"
     WORKER_RUN = "worker.run"
+    MANUFACTURER_PROFILE_EDIT = "manufacturer.profile_edit"
+    MANUFACTURER_VET = "manufacturer.vet"
+    MANUFACTURER_LIST = "manufacturer.list"
+    ORDER_CREATE = "order.create"
+    ORDER_VIEW = "order.view"
+    ORDER_ROUTE = "order.route"
+    PRICES_SET = "prices.set"
 
 
 class Scope(enum.Enum):
@@ -141,6 +148,26 @@ POLICY: dict[Action, Rule] = {
     Action.SUPPORT_OPEN: Rule(ALL_ROLES, Scope.ANY),
     Action.SUPPORT_ANSWER: Rule(frozenset({Role.ADMIN}), Scope.ANY),
     Action.WORKER_RUN: Rule(frozenset({Role.ADMIN}), Scope.ANY),
+    # Issue #5. An order's owner is its buyer; the design's designer and the assigned
+    # manufacturer are grantees; production managers and admins steer every order.
+    Action.MANUFACTURER_PROFILE_EDIT: Rule(
+        frozenset({Role.MANUFACTURER, Role.PRODUCTION_MANAGER, Role.ADMIN}), Scope.OWN, admin_on_others=True,
+        explain="Only the manufacturer (or an admin) edits a manufacturer profile.",
+    ),
+    Action.MANUFACTURER_VET: Rule(frozenset({Role.PRODUCTION_MANAGER, Role.ADMIN}), Scope.ANY),
+    Action.MANUFACTURER_LIST: Rule(frozenset({Role.PRODUCTION_MANAGER, Role.ADMIN}), Scope.ANY),
+    Action.ORDER_CREATE: Rule(
+        frozenset({Role.BUYER}), Scope.OWN, allow_restricted=False,
+        explain="Only the buyer holding the licence may order pieces under it.",
+    ),
+    Action.ORDER_VIEW: Rule(
+        frozenset({Role.BUYER, Role.DESIGNER, Role.MANUFACTURER, Role.PRODUCTION_MANAGER, Role.ADMIN}), Scope.OWN,
+        admin_on_others=True, grant_roles=frozenset({Role.DESIGNER, Role.MANUFACTURER, Role.PRODUCTION_MANAGER}),
+        explain="Only the order's buyer, the design's designer, the assigned manufacturer and production managers "
+        "may see an order.",
+    ),
+    Action.ORDER_ROUTE: Rule(frozenset({Role.PRODUCTION_MANAGER, Role.ADMIN}), Scope.ANY),
+    Action.PRICES_SET: Rule(frozenset({Role.PRODUCTION_MANAGER, Role.ADMIN}), Scope.ANY),
 }
 
 _ROLE_NAMES = {
@@ -250,6 +277,13 @@ _VERBS = {
     Action.SUPPORT_OPEN: "ask support or send feedback",
     Action.SUPPORT_ANSWER: "read and answer every support request",
     Action.WORKER_RUN: "run background jobs (expiry, mail delivery)",
+    Action.MANUFACTURER_PROFILE_EDIT: "edit a manufacturer profile",
+    Action.MANUFACTURER_VET: "vet or suspend manufacturers and record NDAs",
+    Action.MANUFACTURER_LIST: "list manufacturers",
+    Action.ORDER_CREATE: "order pieces under a licence",
+    Action.ORDER_VIEW: "see an order",
+    Action.ORDER_ROUTE: "route orders to manufacturers",
+    Action.PRICES_SET: "set metal, stone and labour prices",
 }
 
 

@@ -40,6 +40,9 @@ class NoticeKind(enum.StrEnum):
     NEW_MESSAGES = "new_messages"
     NEGOTIATION_WITHDRAWN = "negotiation_withdrawn"
     NEGOTIATION_EXPIRED = "negotiation_expired"
+    ORDER_UPDATE = "order_update"
+    AGREEMENT_CONCLUDED = "agreement_concluded"  # to the party who accepted
+    JOB_OFFERED = "job_offered"
 
 
 def _frozen_values(values: Mapping[str, str]) -> Mapping[str, str]:
@@ -125,6 +128,22 @@ TEMPLATES: Mapping[str, Mapping[str, Template]] = {
             "Hello {name},\n\nThe offer of {amount} for “{design_title}” expired without a reply, so the "
             "negotiation has closed.\n\nSee the negotiation:\n{url}" + _EN_SIGN,
         ),
+        NoticeKind.ORDER_UPDATE: Template(
+            "Order {order_ref}: {step}",
+            "Hello {name},\n\nYour order {order_ref} for “{design_title}” has a new step: {step}.\n\n"
+            "Follow every step here:\n{url}" + _EN_SIGN,
+        ),
+        NoticeKind.JOB_OFFERED: Template(
+            "New job offered: {design_title}",
+            "Hello {name},\n\nWe offer you the production of {quantity} piece(s) of “{design_title}” "
+            "(order {order_ref}). Please accept or decline by {expires_at}; after that the job goes to "
+            "another workshop.\n\nSee the brief:\n{url}" + _EN_SIGN,
+        ),
+        NoticeKind.AGREEMENT_CONCLUDED: Template(
+            "Agreement concluded: {design_title}",
+            "Hello {name},\n\nYou accepted the offer of {amount} from {counterparty} for “{design_title}”. "
+            "The licence agreement is now in force.\n\nSee its terms:\n{url}" + _EN_SIGN,
+        ),
     },
     Language.ZH_HANS: {
         NoticeKind.OFFER_RECEIVED: Template(
@@ -167,6 +186,22 @@ TEMPLATES: Mapping[str, Mapping[str, Template]] = {
             "{name}，您好：\n\n“{design_title}”的报价 {amount} 已到期且未获回复，洽谈已结束。\n\n"
             "请点击以下链接查看洽谈记录：\n{url}" + _HANS_SIGN,
         ),
+        NoticeKind.ORDER_UPDATE: Template(
+            "订单 {order_ref}：{step}",
+            "{name}，您好：\n\n您的订单 {order_ref}（“{design_title}”）有新进展：{step}。\n\n"
+            "请点击以下链接查看全部进度：\n{url}" + _HANS_SIGN,
+        ),
+        NoticeKind.JOB_OFFERED: Template(
+            "新的生产任务：{design_title}",
+            "{name}，您好：\n\n我们邀请您生产“{design_title}” {quantity} 件（订单 {order_ref}）。"
+            "请在 {expires_at} 前接受或拒绝，逾期该任务将转交其他工坊。\n\n"
+            "请点击以下链接查看需求：\n{url}" + _HANS_SIGN,
+        ),
+        NoticeKind.AGREEMENT_CONCLUDED: Template(
+            "许可协议已生效：{design_title}",
+            "{name}，您好：\n\n您已接受 {counterparty} 就“{design_title}”提出的报价 {amount}，许可协议现已生效。\n\n"
+            "请点击以下链接查看协议条款：\n{url}" + _HANS_SIGN,
+        ),
     },
     Language.ZH_HANT: {
         NoticeKind.OFFER_RECEIVED: Template(
@@ -208,6 +243,22 @@ TEMPLATES: Mapping[str, Mapping[str, Template]] = {
             "報價已失效：{design_title}",
             "{name} 您好：\n\n「{design_title}」的報價 {amount} 已到期且未獲回覆，洽談已結束。\n\n"
             "請點擊以下連結查看洽談紀錄：\n{url}" + _HANT_SIGN,
+        ),
+        NoticeKind.ORDER_UPDATE: Template(
+            "訂單 {order_ref}：{step}",
+            "{name} 您好：\n\n您的訂單 {order_ref}（「{design_title}」）有新進展：{step}。\n\n"
+            "請點擊以下連結查看全部進度：\n{url}" + _HANT_SIGN,
+        ),
+        NoticeKind.JOB_OFFERED: Template(
+            "新的生產任務：{design_title}",
+            "{name} 您好：\n\n我們邀請您生產「{design_title}」{quantity} 件（訂單 {order_ref}）。"
+            "請在 {expires_at} 前接受或拒絕，逾期該任務將轉交其他工坊。\n\n"
+            "請點擊以下連結查看需求：\n{url}" + _HANT_SIGN,
+        ),
+        NoticeKind.AGREEMENT_CONCLUDED: Template(
+            "授權協議已生效：{design_title}",
+            "{name} 您好：\n\n您已接受 {counterparty} 就「{design_title}」提出的報價 {amount}，授權協議現已生效。\n\n"
+            "請點擊以下連結查看協議條款：\n{url}" + _HANT_SIGN,
         ),
     },
 }
@@ -282,3 +333,46 @@ def message_id_for(outbox_id: str, domain: str = "caratzon.local") -> str:
     if not _DOMAIN.fullmatch(domain):
         raise ValueError(f"{domain!r} is not a domain name")
     return f"<notice.{outbox_id}@{domain}>"
+
+
+# The order steps as people read them, in each language (the {step} of ORDER_UPDATE).
+ORDER_STEPS: Mapping[str, Mapping[str, str]] = {
+    Language.EN: {
+        "order.submitted": "submitted for production", "order.routed": "offered to a workshop",
+        "order.reassigned": "moved to another workshop", "order.declined": "the workshop declined; finding another",
+        "order.offer_lapsed": "the workshop did not answer in time; finding another",
+        "order.accepted": "accepted by the workshop", "order.in_production": "in production",
+        "order.quality_check": "in quality check", "order.qc_passed": "passed quality check",
+        "order.qc_failed": "failed quality check, back in production", "order.shipped": "shipped",
+        "order.delivered": "delivered", "order.completed": "completed", "order.disputed": "disputed",
+        "order.cancelled": "cancelled",
+    },
+    Language.ZH_HANS: {
+        "order.submitted": "已提交生产", "order.routed": "已分派给工坊", "order.reassigned": "已改派其他工坊",
+        "order.declined": "工坊已拒绝，正在另行安排", "order.offer_lapsed": "工坊未及时回复，正在另行安排",
+        "order.accepted": "工坊已接单", "order.in_production": "生产中", "order.quality_check": "质检中",
+        "order.qc_passed": "质检通过", "order.qc_failed": "质检未通过，返回生产", "order.shipped": "已发货",
+        "order.delivered": "已送达", "order.completed": "已完成", "order.disputed": "有争议",
+        "order.cancelled": "已取消",
+    },
+    Language.ZH_HANT: {
+        "order.submitted": "已提交生產", "order.routed": "已分派給工坊", "order.reassigned": "已改派其他工坊",
+        "order.declined": "工坊已拒絕，正在另行安排", "order.offer_lapsed": "工坊未及時回覆，正在另行安排",
+        "order.accepted": "工坊已接單", "order.in_production": "生產中", "order.quality_check": "品檢中",
+        "order.qc_passed": "品檢通過", "order.qc_failed": "品檢未通過，返回生產", "order.shipped": "已出貨",
+        "order.delivered": "已送達", "order.completed": "已完成", "order.disputed": "有爭議",
+        "order.cancelled": "已取消",
+    },
+}
+
+
+def order_step(event: str, language: str) -> str:
+    table = ORDER_STEPS.get(language) or ORDER_STEPS[FALLBACK_LANGUAGE]
+    return table.get(event) or ORDER_STEPS[FALLBACK_LANGUAGE].get(event, event)
+
+
+PER_PIECE: Mapping[str, str] = {Language.EN: "per piece", Language.ZH_HANS: "每件", Language.ZH_HANT: "每件"}
+
+
+def per_piece(language: str) -> str:
+    return PER_PIECE.get(language) or PER_PIECE[FALLBACK_LANGUAGE]

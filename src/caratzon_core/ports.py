@@ -23,11 +23,16 @@ from caratzon_core.catalog import CatalogPage, CatalogQuery
 from caratzon_core.consent import ConsentRecord, DailyEngagement, EngagementEvent
 from caratzon_core.credentials import ApiToken, LoginAttempt, ThrottleKey
 from caratzon_core.designs import Asset, AssetKind, Design, Inspection
+from caratzon_core.ledger import JournalEntry
 from caratzon_core.licence_options import LicenceOption
+from caratzon_core.manufacturers import CompletedJob, Manufacturer, PartnerScore, Vetting
 from caratzon_core.messaging import CachedTranslation, Message, ReadMarker, Thread, ThreadKind, UnreadDigest
 from caratzon_core.negotiation import Negotiation
+from caratzon_core.orders import Order, OrderStatus
 from caratzon_core.outbox import OutboxMessage
+from caratzon_core.payments import PaymentInstruction
 from caratzon_core.privacy import PolicyAcceptance, PolicyVersion
+from caratzon_core.quote import PriceTable
 
 # -- infrastructure ----------------------------------------------------------------
 
@@ -311,6 +316,10 @@ class ThreadRepository(Protocol):
         """Idempotent."""
         ...
 
+    def remove_participant(self, thread_id: str, user_id: str) -> None:
+        """Idempotent; the person's read and digest marks go too."""
+        ...
+
     def list_for_user(self, user_id: str, *, limit: int = 200) -> builtins.list[Thread]:
         """Threads the user takes part in, latest message first."""
         ...
@@ -381,6 +390,104 @@ class OutboxRepository(Protocol):
         ...
 
 
+class ManufacturerRepository(Protocol):
+    def add(self, manufacturer: Manufacturer) -> None:
+        """Insert; Conflict if the user already has a manufacturer profile."""
+        ...
+
+    def get(self, user_id: str) -> Manufacturer | None: ...
+
+    def update(self, manufacturer: Manufacturer) -> None:
+        """Everything but the partner score, which only :meth:`set_scores` writes (so a
+        profile edit racing the daily recompute cannot put an old score back)."""
+        ...
+
+    def list(self, *, vetting: Vetting | None = None, limit: int = 20_000) -> builtins.list[Manufacturer]:
+        """By name, then id."""
+        ...
+
+    def set_scores(self, scores: dict[str, PartnerScore]) -> int:
+        """Store each manufacturer's recomputed partner score; return how many changed."""
+        ...
+
+
+class OrderRepository(Protocol):
+    def add(self, order: Order) -> None: ...
+
+    def get(self, order_id: str) -> Order | None: ...
+
+    def get_for_update(self, order_id: str) -> Order | None:
+        """Read and lock the row until the transaction ends."""
+        ...
+
+    def update(self, order: Order) -> None: ...
+
+    def list_for_party(self, user_id: str, *, limit: int = 200) -> builtins.list[Order]:
+        """Orders where the user is the buyer, the design's designer or the assigned
+        manufacturer, latest change first."""
+        ...
+
+    def list_by_status(self, statuses: frozenset[OrderStatus], *, limit: int = 2000) -> builtins.list[Order]:
+        """Oldest submission first (the routing board)."""
+        ...
+
+    def units_ordered(self, agreement_id: str) -> int:
+        """Pieces ordered under the agreement in orders that are not drafts or cancelled."""
+        ...
+
+    def lapsed_offers(self, now: datetime, *, limit: int = 500) -> builtins.list[str]:
+        """Ids of routed orders whose job offer expired at or before ``now``."""
+        ...
+
+    def open_load(self) -> dict[str, int]:
+        """Pieces per manufacturer in accepted, in-production and quality-check orders."""
+        ...
+
+    def completed_jobs(self, since: datetime) -> dict[str, builtins.list[CompletedJob]]:
+        """Per manufacturer, jobs accepted at or after ``since`` that were delivered or
+        failed a quality check (the partner score's inputs)."""
+        ...
+
+
+class LedgerRepository(Protocol):
+    def add(self, entry: JournalEntry) -> None:
+        """Insert with its lines; Conflict on a duplicate idempotency key."""
+        ...
+
+    def for_order(self, order_id: str) -> builtins.list[JournalEntry]:
+        """Oldest first."""
+        ...
+
+    def balances_for_order(self, order_id: str) -> dict[str, int]:
+        """Debit-positive balance per account over the order's entries (one SQL sum)."""
+        ...
+
+
+class PriceRepository(Protocol):
+    def current(self, on: date) -> PriceTable | None:
+        """The table with the latest effective date not after ``on``."""
+        ...
+
+    def add(self, table: PriceTable) -> None:
+        """Insert or replace the table for its effective date."""
+        ...
+
+
+class PaymentInstructionRepository(Protocol):
+    """Calls to the payment gateway waiting to be made (an outbox for money)."""
+
+    def add(self, instruction: PaymentInstruction) -> bool:
+        """Insert unless the idempotency key exists; True if inserted."""
+        ...
+
+    def claim_due(self, now: datetime, lease_until: datetime, *,
+                  limit: int = 100) -> builtins.list[PaymentInstruction]: ...
+
+    def update(self, instruction: PaymentInstruction) -> None: ...
+
+    def for_order(self, order_id: str) -> builtins.list[PaymentInstruction]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the ``with`` block without :meth:`commit` rolls back."""
 
@@ -403,6 +510,11 @@ class UnitOfWork(Protocol):
     threads: ThreadRepository
     translations: TranslationRepository
     outbox: OutboxRepository
+    manufacturers: ManufacturerRepository
+    orders: OrderRepository
+    ledger: LedgerRepository
+    prices: PriceRepository
+    payments: PaymentInstructionRepository
 
     def __enter__(self) -> Self: ...
 
@@ -468,11 +580,23 @@ class BlobStore(Protocol):
 
 
 class PaymentGateway(Protocol):
-    """Money (P5, P11, P21): charges, transfers to connected accounts, webhooks."""
+    """Money (P5, P11, P21), shaped for Stripe Connect: the platform charges the
+    buyer, transfers each party's share to their connected account and keeps its
+    application fee. Every call carries an idempotency key: repeating it returns
+    the first call's result and moves no money twice. Card numbers never reach us."""
 
-    def charge(self, *, amount_minor: int, currency: str, idempotency_key: str) -> str: ...
+    def charge(self, *, amount_minor: int, currency: str, customer: str, idempotency_key: str,
+               description: str) -> str:
+        """Take the payment; return the gateway's charge id."""
+        ...
 
-    def transfer(self, *, amount_minor: int, currency: str, destination: str, idempotency_key: str) -> str: ...
+    def refund(self, *, charge_id: str, amount_minor: int, currency: str, idempotency_key: str) -> str: ...
+
+    def transfer(self, *, amount_minor: int, currency: str, destination: str, idempotency_key: str,
+                 transfer_group: str) -> str:
+        """Pay a party's connected account (``destination`` is our user id; the
+        adapter maps it to the account)."""
+        ...
 
 
 class AIService(Protocol):

@@ -36,12 +36,17 @@ from caratzon_core.ports import (
     ConsentRepository,
     DesignRepository,
     EngagementRepository,
+    LedgerRepository,
     LicenceOptionRepository,
     LoginAttemptRepository,
+    ManufacturerRepository,
     NegotiationRepository,
+    OrderRepository,
     OutboxRepository,
+    PaymentInstructionRepository,
     PendingBlobRepository,
     PolicyRepository,
+    PriceRepository,
     ProfileRepository,
     SavedDesignRepository,
     ThreadRepository,
@@ -52,6 +57,7 @@ from caratzon_core.ports import (
 from caratzon_core.privacy import INITIAL_POLICY_VERSION, PolicyAcceptance, PolicyVersion
 from caratzon_core.services.deps import Deps, Settings
 from caratzon_core.signing import HmacSigner
+from caratzon_core.testing_orders import Ledger, Manufacturers, Orders, OrderState, Payments, Prices
 from caratzon_core.testing_trade import (
     Agreements,
     LicenceOptions,
@@ -137,6 +143,7 @@ class _State:
     events: list[EngagementEvent] = attrs.Factory(list)
     stats: dict[str, list[int]] = attrs.Factory(dict)  # design id -> [views, saves]
     trade: TradeState = attrs.Factory(TradeState)
+    production: OrderState = attrs.Factory(OrderState)
 
 
 class _Users:
@@ -553,6 +560,11 @@ class InMemoryUnitOfWork:
     threads: ThreadRepository
     translations: TranslationRepository
     outbox: OutboxRepository
+    manufacturers: ManufacturerRepository
+    orders: OrderRepository
+    ledger: LedgerRepository
+    prices: PriceRepository
+    payments: PaymentInstructionRepository
 
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
@@ -601,6 +613,11 @@ class InMemoryUnitOfWork:
         self.threads = Threads(self._work.trade)
         self.translations = Translations(self._work.trade)
         self.outbox = Outbox(self._work.trade)
+        self.manufacturers = Manufacturers(self._work.production)
+        self.orders = Orders(self._work.production)
+        self.ledger = Ledger(self._work.production)
+        self.prices = Prices(self._work.production)
+        self.payments = Payments(self._work.production)
 
 
 class InMemoryStore:

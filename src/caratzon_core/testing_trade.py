@@ -150,6 +150,14 @@ class Threads:
             raise NotFound("No such thread.")
         self.s.threads[thread_id] = attrs.evolve(thread, participants=thread.participants | {user_id})
 
+    def remove_participant(self, thread_id: str, user_id: str) -> None:
+        thread = self.s.threads.get(thread_id)
+        if thread is None:
+            raise NotFound("No such thread.")
+        self.s.threads[thread_id] = attrs.evolve(thread, participants=thread.participants - {user_id})
+        self.s.markers.pop((thread_id, user_id), None)
+        self.s.digested.pop((thread_id, user_id), None)
+
     @staticmethod
     def _latest_first(threads: builtins.list[Thread]) -> builtins.list[Thread]:
         return sorted(threads, key=lambda t: (t.last_message_at or t.created_at, t.id), reverse=True)

@@ -18,6 +18,7 @@ from caratzon_web import (
     api,
     api_designs,
     api_licensing,
+    api_orders,
     auth,
     blobs,
     catalog,
@@ -25,6 +26,7 @@ from caratzon_web import (
     errors,
     health,
     pages,
+    production,
     studio,
     trade,
 )
@@ -80,6 +82,7 @@ def create_app(config: Config | None = None, *, services: Services | None = None
     csrf.exempt(api.bp)
     csrf.exempt(api_designs.bp)
     csrf.exempt(api_licensing.bp)
+    csrf.exempt(api_orders.bp)
 
     app.before_request(load_session_user)
     app.context_processor(template_globals)
@@ -93,11 +96,13 @@ def create_app(config: Config | None = None, *, services: Services | None = None
     app.register_blueprint(studio.bp)
     app.register_blueprint(catalog.bp)
     app.register_blueprint(trade.bp)
+    app.register_blueprint(production.bp)
     app.register_blueprint(consent.bp)
     app.register_blueprint(blobs.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(api_designs.bp)
     app.register_blueprint(api_licensing.bp)
+    app.register_blueprint(api_orders.bp)
     app.register_blueprint(health.bp)
     return app
 

@@ -41,7 +41,8 @@ CHUNK = MB
 # The endpoints that take a file: only they may receive bodies above 1 MB. (The
 # API's message route lifts its own cap: api_licensing._allow_attachments.)
 UPLOAD_ENDPOINTS = frozenset({"studio.upload", "api_designs.upload_asset",
-                              "trade.post_negotiation_message", "trade.post_message"})
+                              "trade.post_negotiation_message", "trade.post_message",
+                              "production.post_message"})
 
 _STATUS = {"invalid": 403, "expired": 403, "missing": 404}
 _TITLES = {"invalid": "Link not valid", "expired": "Link expired", "missing": "File not found"}

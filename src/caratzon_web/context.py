@@ -15,6 +15,7 @@ from flask import current_app, g, redirect, request, session, url_for
 
 from caratzon_adapters.bootstrap import Services
 from caratzon_core.accounts import Language, Role, User
+from caratzon_core.notices import order_step
 from caratzon_core.services.accounts import session_stamp
 from caratzon_core.services.deps import Client
 
@@ -115,8 +116,12 @@ def template_globals() -> dict[str, Any]:
     user = current_user()
     return {
         "current_user": user,
-        "page_lang": user.language.value if user else Language.EN.value,
+        # The interface is written in English only (so far): pages say so, whatever the
+        # person's language, so that screen readers pick the right voice. Their
+        # language still drives mails and message translation.
+        "page_lang": Language.EN.value,
         "Role": Role,
         "LANGUAGE_LABELS": LANGUAGE_LABELS,
         "ROLE_LABELS": ROLE_LABELS,
+        "order_step": order_step,
     }

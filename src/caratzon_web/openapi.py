@@ -37,8 +37,10 @@ from caratzon_core.designs import (
     Visibility,
 )
 from caratzon_core.geometry import CadStatus
+from caratzon_core.ledger import EntryKind
 from caratzon_core.licence_options import MAX_OPTION_NAME, MAX_OPTIONS_PER_DESIGN, OptionStatus
 from caratzon_core.licensing import MAX_TERM_MONTHS, WORLDWIDE, Exclusivity, Modification, Use
+from caratzon_core.manufacturers import MAX_CAPACITY, MAX_LEAD_DAYS, Process, Vetting
 from caratzon_core.messaging import (
     ATTACHMENT_EXTENSIONS,
     MAX_ATTACHMENT_BYTES,
@@ -51,7 +53,22 @@ from caratzon_core.messaging import (
 )
 from caratzon_core.money import CURRENCY_EXPONENTS
 from caratzon_core.negotiation import DEFAULT_OFFER_TTL, NegotiationStatus, Party
+from caratzon_core.orders import (
+    MAX_CARRIER,
+    MAX_ENGRAVING,
+    MAX_NOTES,
+    MAX_QUANTITY,
+    MAX_STONE_LINES,
+    MAX_TRACKING,
+    Finish,
+    OrderStatus,
+    Setting,
+    Side,
+    SizeSystem,
+)
+from caratzon_core.payments import InstructionKind, InstructionStatus
 from caratzon_core.privacy import INITIAL_POLICY_VERSION
+from caratzon_core.routing import ExclusionReason
 from caratzon_core.services.engagement import MAX_ANALYTICS_DAYS
 
 
@@ -1368,13 +1385,593 @@ _LICENSING_PATHS: dict[str, Any] = {
 _PATHS.update(_LICENSING_PATHS)
 
 
+# -- orders, routing and production (issue #5) ----------------------------------------------------
+
+_ORDER_STATUSES = [st.value for st in OrderStatus]
+_MOVES = ["submitted", "accepted", "declined", "in_production", "quality_check", "qc_passed", "shipped",
+          "delivered", "completed", "disputed", "cancelled"]
+_PROCESSES = [p.value for p in Process]
+_MONEY = _ref("Money")
+_SCORE = {"type": "string", "pattern": r"^[01]\.[0-9]{4}$", "description": "Between 0 and 1, four decimals."}
+_NULL_DATETIME = {"type": ["string", "null"], "format": "date-time"}
+
+_BRIEF_FIELDS: dict[str, Any] = {
+    "alloy": {"type": "string", "enum": _METALS,
+              "description": "A metal the design is made in, unless the licence lets the metal change."},
+    "quantity": {"type": "integer", "minimum": 1, "maximum": MAX_QUANTITY,
+                 "description": "Pieces; at most what the licence's unit cap leaves (earlier orders count)."},
+    "ship_to": {**_COUNTRY, "description": "ISO 3166-1 alpha-2, inside the licence territory."},
+    "wanted_by": {**_DATE, "description": "After today, and inside the licence term."},
+    "size": {"oneOf": [{
+        "type": "object", "additionalProperties": False, "required": ["system", "value"],
+        "properties": {"system": {"type": "string", "enum": [z.value for z in SizeSystem]},
+                       "value": {"type": "string", "examples": ["6.75", "O 1/2", "56", "20x15x4"],
+                                 "description": "US in quarter steps (0-16), UK letters A-Z with halves, EU "
+                                                "38-76, or width x height x depth in mm."}},
+    }, {"type": "null"}], "description": "Only when the licence lets the ring size change."},
+    "stones": {"type": "array", "maxItems": MAX_STONE_LINES, "description": "Only when the licence lets the "
+               "stones change.", "items": {
+                   "type": "object", "additionalProperties": False, "required": ["type", "carat"],
+                   "properties": {"type": {"type": "string", "enum": list(GEMSTONE_TYPES)},
+                                  "carat": _decimal("Per stone, 0.001 to 100, a decimal string."),
+                                  "count": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1},
+                                  "setting": {"type": "string", "enum": [x.value for x in Setting],
+                                              "default": "prong"}}}},
+    "engraving": {"type": "string", "maxLength": MAX_ENGRAVING, "default": ""},
+    "finish": {"type": "string", "enum": [f.value for f in Finish], "default": "polished",
+               "description": "'rhodium_plated' needs a workshop that plates."},
+    "notes": {"type": "string", "maxLength": MAX_NOTES, "default": ""},
+}
+_BRIEF_OUT = {k: v for k, v in _BRIEF_FIELDS.items()}
+_BRIEF_OUT["stones"] = {"type": "array", "items": {
+    "type": "object", "required": ["type", "carat", "count", "setting"],
+    "properties": {"type": {"type": "string"}, "carat": _decimal("Per stone."), "count": {"type": "integer"},
+                   "setting": {"type": "string", "enum": [x.value for x in Setting]}}}}
+
+_ORDER_FIELDS: dict[str, Any] = {
+    "id": {"type": "string"},
+    "ref": {"type": "string", "description": "A short reference people can read out (the id's last 8 characters)."},
+    "status": {"type": "string", "enum": _ORDER_STATUSES},
+    "agreement_id": {"type": "string"},
+    "design_id": {"type": "string"},
+    "manufacturer_id": {"type": ["string", "null"], "description": "The manufacturer the job is offered to or "
+                                                                   "made by."},
+    "brief": _ref("Brief"),
+    "quote": {"oneOf": [_ref("Quote"), {"type": "null"}], "description": "Fixed when the order is submitted."},
+    "created_at": _DATETIME,
+    "updated_at": _DATETIME,
+    "submitted_at": _NULL_DATETIME,
+    "offered_at": _NULL_DATETIME,
+    "offer_expires_at": {**_NULL_DATETIME, "description": "The manufacturer answers by then, or the job goes back "
+                                                          "to routing without them."},
+    "accepted_at": _NULL_DATETIME,
+    "qc_failures": {"type": "integer", "minimum": 0},
+    "qc_passed_at": _NULL_DATETIME,
+    "shipment": {"oneOf": [{"type": "object", "required": ["carrier", "tracking", "shipped_at"],
+                            "properties": {"carrier": {"type": "string"}, "tracking": {"type": "string"},
+                                           "shipped_at": _DATETIME}}, {"type": "null"}]},
+    "delivered_at": _NULL_DATETIME,
+    "closed_at": _NULL_DATETIME,
+    "reason": {"type": ["string", "null"], "description": "The latest cancellation, dispute, reassignment or "
+                                                          "quality-check reason."},
+}
+_ORDER_VIEW_FIELDS: dict[str, Any] = {
+    **_ORDER_FIELDS,
+    "design": _TITLED,
+    "buyer": {"oneOf": [{"type": "object", "required": ["name", "business_name", "business_address"],
+                         "properties": {"name": {"type": "string"}, "business_name": {"type": ["string", "null"]},
+                                        "business_address": {"type": ["string", "null"]}}}, {"type": "null"}],
+              "description": "The buyer's identity, for the order's parties only."},
+    "manufacturer": {"oneOf": [_PERSON, {"type": "null"}]},
+    "my_side": {"type": ["string", "null"], "enum": [*(x.value for x in Side if x is not Side.SYSTEM), None],
+                "description": "null for the design's designer, who looks on."},
+    "moves": {"type": "array", "items": {"type": "string", "enum": _MOVES},
+              "description": "The transitions you may make now (POST .../transitions with 'to')."},
+    "thread_id": {"type": ["string", "null"], "description": "The order's conversation (from submission): "
+                                                             "GET/POST /api/v1/threads/{thread_id}/messages."},
+    "timeline": {"type": "array", "description": "Every step, oldest first.", "items": {
+        "type": "object", "required": ["event", "data", "at"],
+        "properties": {"event": {"type": "string", "examples": ["order.submitted", "order.routed",
+                                                                "order.accepted", "order.shipped"]},
+                       "data": {"type": "object", "additionalProperties": {"type": "string"},
+                                "description": "from, to, by (buyer, manufacturer, production, system) and the "
+                                               "step's facts (manufacturer_id, reason, carrier, tracking…)."},
+                       "at": _DATETIME}}},
+    "ledger": {"type": "array", "items": _ref("LedgerEntry"),
+               "description": "Production managers and admins only (empty for others)."},
+    "payments": {"type": "array", "items": _ref("PaymentInstruction"),
+                 "description": "Production managers and admins only (empty for others)."},
+}
+_CANDIDATE = {
+    "type": "object",
+    "required": ["rank", "manufacturer_id", "name", "score", "finish_on", "labour_per_piece", "notes"],
+    "properties": {
+        "rank": {"type": "integer", "minimum": 1},
+        "manufacturer_id": {"type": "string"},
+        "name": {"type": "string"},
+        "score": {"type": "object", "required": ["slack", "cost", "rating", "load", "total"],
+                  "description": "total = 0.35 slack + 0.25 cost + 0.25 rating + 0.15 load.",
+                  "properties": {k: _SCORE for k in ("slack", "cost", "rating", "load", "total")}},
+        "finish_on": _DATE,
+        "labour_per_piece": _MONEY,
+        "notes": {"type": "array", "items": {"type": "string"}},
+    },
+}
+_MANUFACTURER_INPUT: dict[str, Any] = {
+    "name": {"type": ["string", "null"], "maxLength": 200, "description": "The workshop's name; your business "
+                                                                         "name by default."},
+    "processes": {"type": "array", "minItems": 1, "uniqueItems": True,
+                  "items": {"type": "string", "enum": _PROCESSES}},
+    "metals": {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"type": "string", "enum": _METALS}},
+    "min_quantity": {"type": "integer", "minimum": 1, "maximum": MAX_CAPACITY},
+    "max_quantity": {"type": "integer", "minimum": 1, "maximum": MAX_CAPACITY},
+    "weekly_capacity": {"type": "integer", "minimum": 1, "maximum": MAX_CAPACITY, "description": "Pieces a week."},
+    "lead_time_days": {"type": "integer", "minimum": 1, "maximum": MAX_LEAD_DAYS},
+    "ships_to": {"type": "array", "minItems": 1, "items": _COUNTRY},
+    "labour_per_piece": _decimal("Major units of 'currency', e.g. '80.00'."),
+    "labour_per_stone": {**_decimal("Per stone set; '0' by default."), "default": "0"},
+    "currency": {"type": "string", "enum": _CURRENCIES},
+}
+
+_ORDER_SCHEMAS: dict[str, Any] = {
+    "Brief": {"type": "object", "required": list(_BRIEF_FIELDS), "properties": _BRIEF_OUT},
+    "BriefInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["alloy", "quantity", "ship_to", "wanted_by"],
+        "description": "What to make. Every field is checked, then the licence (manufacturing use, unit cap, "
+                       "territory, term, what may change); every problem is listed in 'details'.",
+        "properties": _BRIEF_FIELDS,
+    },
+    "OrderInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["agreement_id", "brief"],
+        "properties": {
+            "agreement_id": {"type": "string", "description": "Your active licence agreement."},
+            "brief": _ref("BriefInput"),
+            "submit": {"type": "boolean", "default": True,
+                       "description": "Submit at once at the quoted price (and route it); false keeps a draft."},
+        },
+    },
+    "QuoteInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["agreement_id", "brief"],
+        "properties": {"agreement_id": {"type": "string"}, "brief": _ref("BriefInput")},
+    },
+    "Quote": {
+        "type": "object",
+        "required": ["currency", "quantity", "lines", "subtotal", "platform_fee", "platform_fee_rate", "total",
+                     "net_grams_per_piece", "prices_effective"],
+        "description": "Each per-piece line is rounded half-up to a minor unit once, then multiplied by the "
+                       "quantity; the platform fee is rounded once on the subtotal: the lines add up exactly.",
+        "properties": {
+            "currency": {"type": "string", "enum": _CURRENCIES},
+            "quantity": {"type": "integer"},
+            "lines": {"type": "array", "items": {
+                "type": "object", "required": ["code", "label", "per_piece", "amount", "detail"],
+                "properties": {"code": {"type": "string", "enum": ["metal", "labour", "stones", "licence_royalty"]},
+                               "label": {"type": "string"}, "per_piece": _MONEY, "amount": _MONEY,
+                               "detail": {"type": "string", "description": "How it is worked out."}}}},
+            "subtotal": _MONEY,
+            "platform_fee": _MONEY,
+            "platform_fee_rate": _decimal("A fraction, e.g. '0.08'."),
+            "total": _MONEY,
+            "net_grams_per_piece": _decimal("From the design's CAD analysis."),
+            "prices_effective": _DATE,
+        },
+    },
+    "Order": {"type": "object", "required": list(_ORDER_VIEW_FIELDS), "properties": _ORDER_VIEW_FIELDS},
+    "OrderSummary": {
+        "type": "object",
+        "required": ["id", "ref", "status", "design", "my_side", "quantity", "wanted_by", "total",
+                     "manufacturer_id", "updated_at"],
+        "properties": {
+            "id": {"type": "string"}, "ref": {"type": "string"},
+            "status": {"type": "string", "enum": _ORDER_STATUSES},
+            "design": _TITLED,
+            "my_side": {"type": ["string", "null"], "enum": [*(x.value for x in Side if x is not Side.SYSTEM), None]},
+            "quantity": {"type": "integer"}, "wanted_by": _DATE,
+            "total": {"oneOf": [_MONEY, {"type": "null"}]},
+            "manufacturer_id": {"type": ["string", "null"]},
+            "updated_at": _DATETIME,
+        },
+    },
+    "OrderList": {**_items("OrderSummary"), "description": "Latest activity first: as buyer, as the design's "
+                                                           "designer, or as the manufacturer."},
+    "TransitionInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["to"],
+        "description": "'reason' is required to cancel, dispute, fail a quality check ('in_production' from "
+                       "quality_check) and reassign; 'carrier' and 'tracking' to ship.",
+        "properties": {
+            "to": {"type": "string", "enum": _MOVES},
+            "reason": {"type": ["string", "null"], "maxLength": 1000},
+            "carrier": {"type": ["string", "null"], "maxLength": MAX_CARRIER},
+            "tracking": {"type": ["string", "null"], "maxLength": MAX_TRACKING},
+        },
+    },
+    "AssignInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "Empty: the routing's best. Anyone else is an override and needs 'reason' (audited).",
+        "properties": {"manufacturer_id": {"type": ["string", "null"]},
+                       "reason": {"type": ["string", "null"], "maxLength": 1000}},
+    },
+    "Routing": {
+        "type": "object",
+        "required": ["order_id", "decided_at", "chosen", "reason", "candidates", "excluded"],
+        "properties": {
+            "order_id": {"type": "string"},
+            "decided_at": _DATETIME,
+            "chosen": {"type": ["string", "null"], "description": "The best candidate's id; null: nobody qualifies."},
+            "reason": {"type": "string", "description": "Why, for people."},
+            "candidates": {"type": "array", "items": _CANDIDATE, "description": "Best first."},
+            "excluded": {"type": "array", "description": "Every other manufacturer with the first rule it fails.",
+                         "items": {"type": "object", "required": ["manufacturer_id", "name", "reason", "message"],
+                                   "properties": {"manufacturer_id": {"type": "string"}, "name": {"type": "string"},
+                                                  "reason": {"type": "string",
+                                                             "enum": [r.value for r in ExclusionReason]},
+                                                  "message": {"type": "string"}}}},
+        },
+    },
+    "LedgerEntry": {
+        "type": "object",
+        "required": ["id", "kind", "currency", "idempotency_key", "at", "amount", "lines"],
+        "description": "Double entry: debits equal credits in every entry.",
+        "properties": {
+            "id": {"type": "string"},
+            "kind": {"type": "string", "enum": [k.value for k in EntryKind]},
+            "currency": {"type": "string", "enum": _CURRENCIES},
+            "idempotency_key": {"type": "string"},
+            "at": _DATETIME,
+            "amount": _MONEY,
+            "lines": {"type": "array", "items": {
+                "type": "object", "required": ["account", "debit", "credit"],
+                "properties": {"account": {"type": "string", "examples": ["clearing", "revenue:platform_fee"]},
+                               "debit": _decimal("Major units."), "credit": _decimal("Major units.")}}},
+        },
+    },
+    "PaymentInstruction": {
+        "type": "object",
+        "required": ["id", "kind", "amount", "party_id", "status", "attempts", "external_id", "last_error",
+                     "created_at"],
+        "properties": {
+            "id": {"type": "string"},
+            "kind": {"type": "string", "enum": [k.value for k in InstructionKind]},
+            "amount": _MONEY,
+            "party_id": {"type": "string"},
+            "status": {"type": "string", "enum": [x.value for x in InstructionStatus]},
+            "attempts": {"type": "integer"},
+            "external_id": {"type": ["string", "null"]},
+            "last_error": {"type": ["string", "null"]},
+            "created_at": _DATETIME,
+        },
+    },
+    "CadLinks": {
+        "type": "object",
+        "required": ["items"],
+        "properties": {"items": {"type": "array", "items": {
+            "type": "object", "required": ["asset", "url", "expires_at"],
+            "properties": {"asset": {"type": "object", "required": ["id", "filename", "content_type", "size",
+                                                                    "sha256"],
+                                     "properties": {"id": {"type": "string"}, "filename": {"type": "string"},
+                                                    "content_type": {"type": "string"}, "size": {"type": "integer"},
+                                                    "sha256": {"type": "string"}}},
+                           "url": {"type": "string", "format": "uri",
+                                   "description": "Signed for you alone; expires in minutes."},
+                           "expires_at": _DATETIME}}}},
+    },
+    "ManufacturerInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["processes", "metals", "min_quantity", "max_quantity", "weekly_capacity", "lead_time_days",
+                     "ships_to", "labour_per_piece", "currency"],
+        "description": "Every field is checked and every problem listed in 'details'; vetting and the NDA are kept.",
+        "properties": _MANUFACTURER_INPUT,
+    },
+    "Manufacturer": {
+        "type": "object",
+        "required": ["id", "name", "processes", "metals", "min_quantity", "max_quantity", "weekly_capacity",
+                     "current_load", "lead_time_days", "ships_to", "labour", "vetting", "vetted_by", "vetted_at",
+                     "nda_signed_on", "nda_expires_on", "score", "updated_at"],
+        "properties": {
+            "id": {"type": "string", "description": "The manufacturer's account id."},
+            "name": {"type": "string"},
+            "processes": {"type": "array", "items": {"type": "string", "enum": _PROCESSES}},
+            "metals": {"type": "array", "items": {"type": "string", "enum": _METALS}},
+            "min_quantity": {"type": "integer"},
+            "max_quantity": {"type": "integer"},
+            "weekly_capacity": {"type": "integer"},
+            "current_load": {"type": "integer", "description": "Pieces in accepted, unfinished jobs."},
+            "lead_time_days": {"type": "integer"},
+            "ships_to": {"type": "array", "items": {"type": "string"}},
+            "labour": {"type": "object", "required": ["per_piece", "per_stone"],
+                       "properties": {"per_piece": _MONEY, "per_stone": _MONEY}},
+            "vetting": {"type": "string", "enum": [v.value for v in Vetting]},
+            "vetted_by": {"type": ["string", "null"]},
+            "vetted_at": _NULL_DATETIME,
+            "nda_signed_on": {"type": ["string", "null"], "format": "date"},
+            "nda_expires_on": {"type": ["string", "null"], "format": "date",
+                               "description": "The NDA covers this day; production files stop after it."},
+            "score": {"type": "object", "required": ["jobs", "on_probation", "rating", "on_time_rate",
+                                                     "qc_failure_rate", "responsiveness_hours", "computed_at"],
+                      "description": "From the last six months of the workshop's own completed jobs.",
+                      "properties": {
+                          "jobs": {"type": "integer"},
+                          "on_probation": {"type": "boolean", "description": "Fewer than 10 jobs: jobs of at most "
+                                                                             "20 pieces."},
+                          "rating": {**_decimal("0 to 1; null on probation."), "type": ["string", "null"]},
+                          "on_time_rate": {**_decimal("0 to 1."), "type": ["string", "null"]},
+                          "qc_failure_rate": {**_decimal("0 to 1."), "type": ["string", "null"]},
+                          "responsiveness_hours": {**_decimal("Median hours to answer a job offer."),
+                                                   "type": ["string", "null"]},
+                          "computed_at": _NULL_DATETIME}},
+            "updated_at": _NULL_DATETIME,
+        },
+    },
+    "ManufacturerList": {**_items("Manufacturer"), "description": "By name."},
+    "VetInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["nda_until"],
+        "properties": {"nda_until": {**_DATE, "description": "The NDA's last day; today or later."},
+                       "nda_signed_on": {"type": ["string", "null"], "format": "date",
+                                         "description": "Today or earlier; today when left out."}},
+    },
+    "SuspendInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["reason"],
+        "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 1000}},
+    },
+}
+_SCHEMAS.update(_ORDER_SCHEMAS)
+
+_ORDER_ID = _path_id("order_id", "The order's id.")
+_MANUFACTURER_ID = _path_id("manufacturer_id", "The manufacturer's account id (or email).")
+_ORDER_403 = _error("Only the order's buyer, the design's designer, the assigned manufacturer and production "
+                    "managers may see an order.")
+_NO_ORDER = _error("No such order.")
+_BRIEF_422 = _error("The brief breaks a rule, or the licence does not allow it; 'field' names the first "
+                    "(e.g. 'quantity' above the licence's remaining units, 'ship_to' outside its territory, "
+                    "'wanted_by' not after today or after the licence ends, 'agreement_id' for a licence not "
+                    "in force or not for manufacturing, 'alloy', 'size', 'stones') and 'details' lists them all. "
+                    "Nothing is stored.")
+_PM_ONLY = _error("Production managers and admins only.")
+
+
+def _order_response(description: str) -> dict[str, Any]:
+    return {"description": description, **_json(_ref("Order"))}
+
+
+def _maker_response(description: str) -> dict[str, Any]:
+    return {"description": description, **_json(_ref("Manufacturer"))}
+
+
+_ORDER_PATHS: dict[str, Any] = {
+    "/api/v1/orders": {
+        "post": {
+            "operationId": "createOrder",
+            "summary": "Order pieces under your licence: checked against it, priced, submitted and routed.",
+            "requestBody": {"required": True, **_json(_ref("OrderInput"))},
+            "responses": {
+                "201": _order_response("The order (routed to a manufacturer when one qualifies)."),
+                "400": _resp("BadRequest"),
+                "401": _resp("Unauthenticated"),
+                "403": _error("Only the buyer holding the licence may order pieces under it."),
+                "404": _error("No such licence agreement of yours (field 'agreement_id')."),
+                "409": _error("The licensed design is no longer available (field 'agreement_id')."),
+                "422": _BRIEF_422,
+            },
+        },
+        "get": {
+            "operationId": "listMyOrders",
+            "summary": "Your orders: as buyer, as the design's designer, or your jobs as manufacturer.",
+            "responses": {
+                "200": {"description": "Your orders.", **_json(_ref("OrderList"))},
+                "401": _resp("Unauthenticated"),
+            },
+        },
+    },
+    "/api/v1/quotes": {
+        "post": {
+            "operationId": "quoteOrder",
+            "summary": "A live quote for a brief under your licence; nothing is stored.",
+            "requestBody": {"required": True, **_json(_ref("QuoteInput"))},
+            "responses": {
+                "200": {"description": "The quote, line by line.", **_json(_ref("Quote"))},
+                "400": _resp("BadRequest"),
+                "401": _resp("Unauthenticated"),
+                "403": _error("Only buyers may order pieces."),
+                "404": _error("No such licence agreement of yours (field 'agreement_id')."),
+                "409": _error("The licensed design is no longer available (field 'agreement_id')."),
+                "422": _BRIEF_422,
+            },
+        }
+    },
+    "/api/v1/orders/{order_id}": {
+        "get": {
+            "operationId": "getOrder",
+            "summary": "An order with its brief, fixed quote, timeline and the steps you may take.",
+            "parameters": [_ORDER_ID],
+            "responses": {
+                "200": _order_response("The order."),
+                "401": _resp("Unauthenticated"),
+                "403": _ORDER_403,
+                "404": _NO_ORDER,
+            },
+        }
+    },
+    "/api/v1/orders/{order_id}/quote": {
+        "get": {
+            "operationId": "getOrderQuote",
+            "summary": "The quote fixed on the order when it was submitted.",
+            "parameters": [_ORDER_ID],
+            "responses": {
+                "200": {"description": "The quote.", **_json(_ref("Quote"))},
+                "401": _resp("Unauthenticated"),
+                "403": _ORDER_403,
+                "404": _NO_ORDER,
+                "409": _error("The order is a draft: no price is fixed yet (field 'status')."),
+            },
+        }
+    },
+    "/api/v1/orders/{order_id}/routing": {
+        "get": {
+            "operationId": "getOrderRouting",
+            "summary": "Every manufacturer ranked with the parts of its score, and every exclusion with its reason.",
+            "parameters": [_ORDER_ID],
+            "responses": {
+                "200": {"description": "The routing as of now.", **_json(_ref("Routing"))},
+                "401": _resp("Unauthenticated"),
+                "403": _PM_ONLY,
+                "404": _NO_ORDER,
+            },
+        }
+    },
+    "/api/v1/orders/{order_id}/assign": {
+        "post": {
+            "operationId": "assignOrder",
+            "summary": "Offer the job to the routing's best, or (an override, with a reason) to another "
+                       "manufacturer; reassigns before shipping.",
+            "parameters": [_ORDER_ID],
+            "requestBody": {"required": True, **_json(_ref("AssignInput"))},
+            "responses": {
+                "200": _order_response("The order, offered to the manufacturer."),
+                "400": _resp("BadRequest"),
+                "401": _resp("Unauthenticated"),
+                "403": _PM_ONLY,
+                "404": _error("No such order, or no such manufacturer (field 'manufacturer_id')."),
+                "409": _error("Nobody qualifies; the manufacturer is not vetted or its NDA does not cover the job "
+                              "(never overridable); it declined before; the job is already with it; or the "
+                              "order's status does not allow routing (field 'manufacturer_id' or 'to')."),
+                "422": _error("An override (anyone but the routing's best) or a reassignment without a reason "
+                              "(field 'reason')."),
+            },
+        }
+    },
+    "/api/v1/orders/{order_id}/transitions": {
+        "post": {
+            "operationId": "moveOrder",
+            "summary": "One step of the order (accept, decline, production, quality check, ship, deliver, "
+                       "complete, dispute, cancel), by whoever may make it.",
+            "parameters": [_ORDER_ID],
+            "requestBody": {"required": True, **_json(_ref("TransitionInput"))},
+            "responses": {
+                "200": _order_response("The order after the step."),
+                "400": _resp("BadRequest"),
+                "401": _resp("Unauthenticated"),
+                "403": _error("Not your step: e.g. a buyer accepting a job, another manufacturer answering, or "
+                              "a manufacturer whose vetting or NDA does not cover the job accepting it."),
+                "404": _NO_ORDER,
+                "409": _error("Out of order: the order's status does not allow this step (field 'to'), or the "
+                              "job offer lapsed ('offer_expires_at')."),
+                "422": _error("A missing reason (cancel, dispute, failed quality check), carrier or tracking "
+                              "(ship), or an unknown step; 'field' names it."),
+            },
+        }
+    },
+    "/api/v1/orders/{order_id}/cad-links": {
+        "get": {
+            "operationId": "getOrderCadLinks",
+            "summary": "Short-lived links to the design's production CAD, for the assigned, vetted manufacturer "
+                       "under a valid NDA between acceptance and shipping (every issue audited).",
+            "parameters": [_ORDER_ID],
+            "responses": {
+                "200": {"description": "One link per production file.", **_json(_ref("CadLinks"))},
+                "401": _resp("Unauthenticated"),
+                "403": _error("The message gives the reason: not the assigned manufacturer, not between "
+                              "acceptance and shipping, or not vetted with a valid NDA (e.g. suspended)."),
+                "404": _error("No such order, or no production CAD uploaded for the design."),
+            },
+        }
+    },
+    "/api/v1/manufacturers/me": {
+        "get": {
+            "operationId": "getMyManufacturerProfile",
+            "summary": "Your workshop profile with its vetting, NDA and score.",
+            "responses": {
+                "200": _maker_response("Your profile."),
+                "401": _resp("Unauthenticated"),
+                "404": _error("No profile yet."),
+            },
+        },
+        "put": {
+            "operationId": "saveMyManufacturerProfile",
+            "summary": "Create or change what your workshop can do (manufacturers); vetting and NDA are kept.",
+            "requestBody": {"required": True, **_json(_ref("ManufacturerInput"))},
+            "responses": {
+                "200": _maker_response("Your profile as it is now."),
+                "400": _resp("BadRequest"),
+                "401": _resp("Unauthenticated"),
+                "403": _error("Only manufacturers have a workshop profile."),
+                "404": _error("Not a manufacturer account."),
+                "422": _resp("ValidationFailed"),
+            },
+        },
+    },
+    "/api/v1/manufacturers": {
+        "get": {
+            "operationId": "listManufacturers",
+            "summary": "Every workshop with its vetting, NDA dates and score.",
+            "parameters": [_query("vetting", "Only this vetting status.",
+                                  {"type": "string", "enum": [v.value for v in Vetting]})],
+            "responses": {
+                "200": {"description": "By name.", **_json(_ref("ManufacturerList"))},
+                "401": _resp("Unauthenticated"),
+                "403": _PM_ONLY,
+                "422": _error("A bad or unknown parameter; 'field' names it."),
+            },
+        }
+    },
+    "/api/v1/manufacturers/{manufacturer_id}/vet": {
+        "post": {
+            "operationId": "vetManufacturer",
+            "summary": "Vet (or re-vet) a workshop with its NDA's dates.",
+            "parameters": [_MANUFACTURER_ID],
+            "requestBody": {"required": True, **_json(_ref("VetInput"))},
+            "responses": {
+                "200": _maker_response("The workshop, vetted."),
+                "400": _resp("BadRequest"),
+                "401": _resp("Unauthenticated"),
+                "403": _PM_ONLY,
+                "404": _error("No such manufacturer, or no profile yet."),
+                "422": _error("The NDA is signed in the future, would already have expired, or expires before it "
+                              "was signed ('nda_signed_on', 'nda_until')."),
+            },
+        }
+    },
+    "/api/v1/manufacturers/{manufacturer_id}/suspend": {
+        "post": {
+            "operationId": "suspendManufacturer",
+            "summary": "Suspend a workshop: no new jobs, and production files cut off at once.",
+            "parameters": [_MANUFACTURER_ID],
+            "requestBody": {"required": True, **_json(_ref("SuspendInput"))},
+            "responses": {
+                "200": _maker_response("The workshop, suspended."),
+                "400": _resp("BadRequest"),
+                "401": _resp("Unauthenticated"),
+                "403": _PM_ONLY,
+                "404": _error("No such manufacturer, or no profile yet."),
+                "409": _error("Already suspended (field 'vetting')."),
+                "422": _error("No reason given (field 'reason')."),
+            },
+        }
+    },
+}
+_PATHS.update(_ORDER_PATHS)
+
+
 _DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
         "title": "Caratzon API",
         "version": "1.0.0",
         "summary": "The B2B jewelry-design marketplace: accounts, API tokens, designs, the catalog, "
-                   "licensing and messages.",
+                   "licensing and messages, orders and production.",
         "description": (
             "Authenticate with 'Authorization: Bearer <token>' (POST /api/v1/tokens issues one). "
             "The API never uses the portal's session cookie. Every error is "

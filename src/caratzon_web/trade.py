@@ -25,7 +25,13 @@ from caratzon_core.accounts import Role
 from caratzon_core.blobs import BlobTooLarge
 from caratzon_core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from caratzon_core.licensing import WORLDWIDE, LicenceTerms
-from caratzon_core.messaging import ATTACHMENT_EXTENSIONS, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, SupportTopic
+from caratzon_core.messaging import (
+    ATTACHMENT_EXTENSIONS,
+    MAX_ATTACHMENT_BYTES,
+    MAX_ATTACHMENTS,
+    SupportTopic,
+    ThreadKind,
+)
 from caratzon_core.money import CURRENCY_EXPONENTS, Money
 from caratzon_core.negotiation import Party
 from caratzon_core.services.licensing import fee_summary
@@ -90,6 +96,12 @@ def when_filter(value: datetime | str | None) -> str:
         except ValueError:
             return value
     return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+@bp.app_template_filter("filesize")
+def filesize_filter(size: int) -> str:
+    """``329 bytes``, ``1.5 MB``."""
+    return human_bytes(size)
 
 
 @bp.app_template_filter("amount")
@@ -399,12 +411,25 @@ def threads() -> str:
                            topic_labels=TOPIC_LABELS)
 
 
+def _party_names(actor: Actor, negotiation_id: str) -> dict[str, str]:
+    """The two parties' names for a negotiation's event lines (as on the negotiation
+    page); none if the negotiation cannot be shown."""
+    try:
+        view = services().licensing.negotiation(actor, negotiation_id, client())
+    except DomainError:
+        return {}
+    return {Party.BUYER.value: view.buyer_name, Party.DESIGNER.value: view.designer_name}
+
+
 def _thread_page(thread_id: str, *, post_values: Mapping[str, str] | None = None,
                  post_errors: Mapping[str, str] | None = None, status: int = 200) -> tuple[str, int]:
-    view = services().messaging.read(_actor(), thread_id, client=client())
+    actor = _actor()
+    view = services().messaging.read(actor, thread_id, client=client())
+    t = view.thread
+    names = _party_names(actor, t.subject_id) if t.kind is ThreadKind.NEGOTIATION and t.subject_id else {}
     return (
         render_template("trade/thread.html", thread=view, topic_labels=TOPIC_LABELS, post_values=post_values or {},
-                        post_errors=post_errors or {}, rules=_attachment_rules()),
+                        post_errors=post_errors or {}, rules=_attachment_rules(), party_names=names),
         status,
     )
 

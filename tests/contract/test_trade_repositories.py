@@ -888,3 +888,21 @@ def test_leaving_without_commit_leaves_nothing(uow_factory: UnitOfWorkFactory) -
         assert uow.threads.undigested(T0 + timedelta(days=1)) == []
         assert uow.translations.get("msg-0001", "zh-Hans") is None
         assert uow.outbox.counts() == {"pending": 0, "sent": 0, "failed": 0}
+
+
+def test_remove_participant_drops_the_person_and_their_marks(uow_factory) -> None:
+    """Issue #5: a reassigned manufacturer leaves the order's thread at once."""
+    from caratzon_core.messaging import ReadMarker, Thread, ThreadKind
+
+    with uow_factory() as uow:
+        thread = Thread(id="t-remove", kind=ThreadKind.SUPPORT, title="T", created_by=BUYER, created_at=T0,
+                        participants=frozenset({BUYER, DESIGNER}))
+        uow.threads.add(thread)
+        uow.threads.mark_read(ReadMarker(thread.id, DESIGNER, T0))
+        uow.threads.remove_participant(thread.id, DESIGNER)
+        uow.threads.remove_participant(thread.id, DESIGNER)  # idempotent
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.threads.get(thread.id).participants == frozenset({BUYER})
+        assert uow.threads.read_marker(thread.id, DESIGNER) is None
+        assert uow.threads.list_for_user(DESIGNER) == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -187,3 +188,149 @@ def operator_token(services: Services, client: FlaskClient) -> Any:
         return str(response.json["token"])  # type: ignore[index]
 
     return make
+
+
+# -- orders, routing and production (issue #5) ---------------------------------------------------
+
+ORDER_PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
+ORDER_CUBE = b"solid cube\n" + b"facet normal 0 0 0\n" * 10 + b"endsolid cube\n"  # a watertight 10 mm cube
+
+
+class OrderWorld:
+    """People, a published design with an analysed production STL, a manufacturing
+    licence for Bea (an accepted negotiation), and workshops, all made through the
+    use cases. Needs the FakeInspector services (import ``services_fixture`` from
+    test_web_designs_support into the test module).
+
+    * dee: the designer; bea: the licensee (GB and HK, 50 pieces, USD 4.00 royalty,
+      ring size may change); bob: a buyer without a licence; pam: a production
+      manager (created by an operator, as the CLI does).
+    * Workshops (18k yellow, casting + prong + engraving, 1-500 pieces, 200 a week,
+      shipping to GB, FR, HK): max (vetted, 10 days: routing's choice), mia (vetted,
+      20 days), mo (5 days, never vetted) and mel (vetted, but her NDA ends in 10 days:
+      before any wanted-by date the tests use).
+    """
+
+    def __init__(self, app: Flask, services: Services, store: InMemoryStore, clock: FakeClock, tmp: Any) -> None:
+        from caratzon_core.services.accounts import SignUp
+        from caratzon_core.services.designs import DesignInput, Upload
+        from caratzon_core.services.manufacturing import ProfileInput
+
+        self.app, self.services, self.store, self.clock = app, services, store, clock
+        self.people: dict[str, Any] = {}
+        self._tokens: dict[str, str] = {}
+        accounts = services.accounts
+        for name, role in (("dee", "designer"), ("bea", "buyer"), ("bob", "buyer"), ("max", "manufacturer"),
+                           ("mia", "manufacturer"), ("mo", "manufacturer"), ("mel", "manufacturer")):
+            self.people[name] = accounts.sign_up(SignUp(
+                email=f"{name}@example.com", password=PASSWORD, name=name.title(), role=role,
+                date_of_birth=date(1985, 1, 1), accept_policy_version=INITIAL_POLICY_VERSION,
+                business_name=f"{name.title()} Ltd", business_address="1 Queen's Road Central, Hong Kong"))
+        self.people["pam"] = accounts.create_user(Actor.cli_operator(), SignUp(
+            email="pam@example.com", password=PASSWORD, name="Pam", role="production_manager"))
+        dee = self.actor("dee")
+        designs = services.designs
+        self.design = designs.create(dee, DesignInput(title="Halo ring", category="ring", metals=["18k_yellow"]))
+        folder = Path(tmp) / "order-uploads"
+        folder.mkdir(exist_ok=True)
+
+        def upload(filename: str, data: bytes, kind: str, visibility: str) -> Any:
+            path = folder / filename
+            path.write_bytes(data)
+            return designs.add_asset(dee, self.design.id, Upload(filename, path, kind, visibility))
+
+        upload("front.png", ORDER_PNG, "image", "preview")
+        self.cad = upload("ring.stl", ORDER_CUBE, "cad", "production")
+        designs.publish(dee, self.design.id)
+        licensing = services.licensing
+        option = licensing.add_option(dee, self.design.id, "Casting licence", {
+            "use": "manufacturing", "territory": ["GB", "HK"],
+            "term": {"start": self.today().isoformat(), "months": 12},
+            "fees": {"flat": {"amount": "1000", "currency": "USD"},
+                     "royalty_per_unit": {"amount": "4", "currency": "USD"}},
+            "unit_cap": 50, "may_modify": ["ring_size"]})
+        negotiation = licensing.open(self.actor("bea"), option.id)
+        _, self.agreement = licensing.accept(dee, negotiation.id)
+        makers = services.manufacturers
+        for name, lead in (("max", 10), ("mia", 20), ("mo", 5), ("mel", 8)):
+            makers.save_profile(self.actor(name), self.id(name), ProfileInput(
+                processes=["lost_wax_casting", "stone_setting_prong", "engraving"], metals=["18k_yellow"],
+                min_quantity=1, max_quantity=500, weekly_capacity=200, lead_time_days=lead,
+                ships_to=["GB", "FR", "HK"], labour_per_piece="80.00", labour_per_stone="5.00", currency="USD"))
+        self.vet("max")
+        self.vet("mia")
+        self.vet("mel", days=10)
+
+    # -- people ------------------------------------------------------------------------------
+
+    def today(self) -> date:
+        return self.clock.now().date()
+
+    def id(self, name: str) -> str:
+        return str(self.people[name].id)
+
+    def actor(self, name: str) -> Actor:
+        return self.services.accounts.actor_for(self.people[name])
+
+    def vet(self, name: str, *, days: int = 365) -> None:
+        from datetime import timedelta
+
+        self.services.manufacturers.vet(self.actor("pam"), self.id(name), nda_until=self.today() + timedelta(days=days))
+
+    def browser(self, name: str) -> FlaskClient:
+        """A new browser, logged in with the form."""
+        browser = self.app.test_client()
+        page = browser.get("/login").get_data(as_text=True)
+        token = _CSRF.search(page).group(1)  # type: ignore[union-attr]
+        response = browser.post("/login", data={"email": f"{name}@example.com", "password": PASSWORD,
+                                                 "csrf_token": token})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return browser
+
+    def token(self, name: str) -> str:
+        if name not in self._tokens:
+            response = self.app.test_client().post("/api/v1/tokens", json={"email": f"{name}@example.com",
+                                                                           "password": PASSWORD})
+            assert response.status_code == 201, response.get_data(as_text=True)
+            self._tokens[name] = str(response.json["token"])  # type: ignore[index]
+        return self._tokens[name]
+
+    def forget_tokens(self) -> None:
+        """After moving the clock past their expiry: issue new ones when asked."""
+        self._tokens.clear()
+
+    # -- orders ------------------------------------------------------------------------------
+
+    def brief(self, **changes: Any) -> dict[str, Any]:
+        from datetime import timedelta
+
+        brief: dict[str, Any] = {"alloy": "18k_yellow", "quantity": 10, "ship_to": "GB",
+                                 "wanted_by": (self.today() + timedelta(days=30)).isoformat(),
+                                 "size": {"system": "us", "value": "6.5"}}
+        brief.update(changes)
+        return {k: v for k, v in brief.items() if v is not None}
+
+    def order(self, buyer: str = "bea", **changes: Any) -> Any:
+        """An order placed (and auto-routed to max) through the use case."""
+        return self.services.orders.create(self.actor(buyer), self.agreement.id, self.brief(**changes))
+
+    def step(self, name: str, order_id: str, to: str, **kwargs: Any) -> Any:
+        return self.services.orders.transition(self.actor(name), order_id, to, **kwargs)
+
+    def get_order(self, order_id: str) -> Any:
+        return self.store.state.production.orders[order_id]
+
+    def counts(self) -> dict[str, int]:
+        """What a refused request must leave alone."""
+        p, t = self.store.state.production, self.store.state.trade
+        return {"orders": len(p.orders), "entries": len(p.entries), "payments": len(p.payments),
+                "prices": len(p.prices), "threads": len(t.threads), "messages": len(t.messages),
+                "outbox": len(t.outbox), "statuses": hash(tuple(sorted((o.id, o.status, o.manufacturer_id)
+                                                                       for o in p.orders.values()))),
+                "makers": hash(tuple(sorted((m.user_id, m.vetting, m.nda_expires_on)
+                                            for m in p.manufacturers.values())))}
+
+
+@pytest.fixture
+def world(app: Flask, services: Services, store: InMemoryStore, clock: FakeClock, tmp_path: Any) -> OrderWorld:
+    return OrderWorld(app, services, store, clock, tmp_path)

@@ -22,6 +22,7 @@ def test_healthz_is_503_when_the_database_is_unreachable(config, services):
                                audit=services.audit, designs=services.designs,
                                engagement=services.engagement, licensing=services.licensing,
                                messaging=services.messaging, notifications=services.notifications,
+                               manufacturers=services.manufacturers, orders=services.orders,
                                blobs=services.blobs)
     app = create_app(config, services=down)
     response = app.test_client().get("/healthz")

@@ -49,6 +49,14 @@ MATRIX: dict[Action, tuple[set[Role], set[Role], set[Role], set[Role]]] = {
     Action.SUPPORT_OPEN: (ALL, ALL, ALL, ALL),
     Action.SUPPORT_ANSWER: ({A}, {A}, {A}, {A}),
     Action.WORKER_RUN: ({A}, {A}, {A}, {A}),
+    # Issue #5: an order's owner is its buyer; designer, manufacturer and production are grantees.
+    Action.MANUFACTURER_PROFILE_EDIT: ({M, PM, A}, {A}, {A}, {A}),
+    Action.MANUFACTURER_VET: ({PM, A}, {PM, A}, {PM, A}, {PM, A}),
+    Action.MANUFACTURER_LIST: ({PM, A}, {PM, A}, {PM, A}, {PM, A}),
+    Action.ORDER_CREATE: ({B}, set(), set(), set()),
+    Action.ORDER_VIEW: ({B, D, M, PM, A}, {A}, {A}, {D, M, PM, A}),
+    Action.ORDER_ROUTE: ({PM, A}, {PM, A}, {PM, A}, {PM, A}),
+    Action.PRICES_SET: ({PM, A}, {PM, A}, {PM, A}, {PM, A}),
 }
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -14,9 +16,14 @@ from caratzon_adapters.config import Config
 from caratzon_adapters.demo import (
     DEMO_ACCOUNTS,
     DEMO_BUYER,
+    DEMO_MANUFACTURER,
     DEMO_PASSWORD,
+    DEMO_PRODUCTION_MANAGER,
     EDITORIAL,
     EXCLUSIVE,
+    PRODUCTION_NOTE,
+    PRODUCTION_STEPS,
+    RUSH_NOTE,
     STANDARD,
     demo_steps,
     seed_demo,
@@ -24,6 +31,9 @@ from caratzon_adapters.demo import (
 from caratzon_cli.main import app
 from caratzon_core.access import Actor
 from caratzon_core.accounts import Role
+from caratzon_core.designs import Visibility
+from caratzon_core.quote import DEFAULT_PRICES
+from caratzon_core.routing import ExclusionReason
 from caratzon_core.testing import FakeHasher, InMemoryStore
 
 Run = Callable[..., Result]
@@ -117,7 +127,7 @@ def test_seed_demo_returns_one_login_per_account_and_is_idempotent(services: Ser
     assert [login.email for login in first] == [a.email for a in DEMO_ACCOUNTS]
     assert all(login.created and login.password == DEMO_PASSWORD for login in first)
     assert {login.role for login in first} == {r.value for r in Role}
-    assert len(steps) == len(DEMO_ACCOUNTS)
+    assert len(steps) == demo_steps(0) == len(DEMO_ACCOUNTS) + PRODUCTION_STEPS
 
     second = seed_demo(services, design_count=0)
     assert [(x.email, x.role, x.password) for x in second] == [(x.email, x.role, x.password) for x in first]
@@ -196,13 +206,15 @@ def check_demo_licensing(snapshot: dict[str, object]) -> None:
     assert [kind for _, kind, _ in thread].count("event") == 2  # the offer and the counter-offer
 
 
-def test_seed_adds_licensing_once_over_sqlite(run: Run, env: dict[str, str | None]) -> None:
+def test_seed_adds_licensing_and_production_once_over_sqlite(run: Run, env: dict[str, str | None]) -> None:
     first = run("demo", "seed", "--designs", "3")
     assert first.exit_code == 0, first.output
     config = Config.from_env({k: v for k, v in env.items() if v is not None})
     services = bootstrap(config)
     try:
         before = licensing_snapshot(services)
+        production = production_snapshot(services)
+        check_demo_production(services, production)
     finally:
         services.close()
     check_demo_licensing(before)
@@ -216,6 +228,7 @@ def test_seed_adds_licensing_once_over_sqlite(run: Run, env: dict[str, str | Non
     services = bootstrap(config)
     try:
         assert licensing_snapshot(services) == before
+        assert production_snapshot(services) == production
     finally:
         services.close()
     assert audit_entries(run) == entries
@@ -225,15 +238,15 @@ def test_seed_adds_licensing_once_over_sqlite(run: Run, env: dict[str, str | Non
 def test_seed_demo_licensing_steps_and_idempotence(services: Services) -> None:
     steps: list[str] = []
     seed_demo(services, progress=steps.append, design_count=3)
-    assert len(steps) == demo_steps(3) == len(DEMO_ACCOUNTS) + 3 + 3
-    assert steps[-3:][0] == "7 licence options added"
+    assert len(steps) == demo_steps(3) == len(DEMO_ACCOUNTS) + 3 + 3 + PRODUCTION_STEPS
+    assert steps[-6] == "7 licence options added"
     snapshot = licensing_snapshot(services)
     check_demo_licensing(snapshot)
 
     again: list[str] = []
     seed_demo(services, progress=again.append, design_count=3)
 
-    assert again[-3] == "found licence options"
+    assert again[-6] == "found licence options"
     assert licensing_snapshot(services) == snapshot
 
 
@@ -256,3 +269,122 @@ def test_an_interrupted_licensing_seed_is_completed_by_the_next_run(
 def test_no_licensing_without_designs(services: Services) -> None:
     seed_demo(services, design_count=0)
     assert licensing_snapshot(services) == {"options": {}, "negotiations": [], "agreements": [], "threads": {}}
+
+
+# -- manufacturers, prices and orders (issue #5) ------------------------------------
+
+
+def production_snapshot(services: Services) -> dict[str, Any]:
+    """The demo's production data, as plain data."""
+    operator = Actor.cli_operator()
+    users = {u.email: u for u in services.accounts.list_users(operator)}
+    email = {u.id: u.email for u in users.values()}
+    makers = sorted(
+        (email[m.user_id], m.vetting.value, m.nda_signed_on, m.nda_expires_on, email.get(m.vetted_by or ""),
+         m.lead_time_days, m.labour.per_piece.format())
+        for m in services.manufacturers.list(operator)
+    )
+    prices = services.orders.current_prices(operator)
+    buyer = services.accounts.actor_for(users[DEMO_BUYER])
+    orders = sorted(
+        (s.order.brief.notes, s.order.status.value, email.get(s.order.manufacturer_id or ""), s.order.brief.quantity,
+         s.order.agreement_id, s.order.id)
+        for s in services.orders.my_orders(buyer)
+    )
+    return {"manufacturers": makers, "prices": (prices.currency, prices.effective, prices is DEFAULT_PRICES),
+            "orders": orders}
+
+
+def check_demo_production(services: Services, snapshot: dict[str, Any]) -> None:
+    today = services.deps.clock.now().date()
+    operator = Actor.cli_operator()
+    makers = snapshot["manufacturers"]
+    assert isinstance(makers, list)
+    shops = [a for a in DEMO_ACCOUNTS if a.role is Role.MANUFACTURER]
+    assert 4 <= len(shops) <= 6 and all(a.workshop is not None for a in shops)
+    assert [m[0] for m in makers] == sorted(a.email for a in shops)
+    vetting = [m[1] for m in makers]
+    assert vetting.count("pending") == 1 and vetting.count("suspended") == 1
+    assert vetting.count("vetted") == len(shops) - 2
+    for _, status, signed, expires, by, _, _ in makers:
+        if status == "pending":
+            assert (signed, expires, by) == (None, None, None)
+        else:  # vetted by the demo production manager under an NDA running a year
+            assert by == DEMO_PRODUCTION_MANAGER
+            assert signed is not None and signed <= today and expires == today + timedelta(days=365)
+    assert len({m[5] for m in makers}) == len(makers)  # varied lead times
+    assert {m[6].split()[0] for m in makers} == {"USD", "EUR"}  # and labour currencies
+    assert snapshot["prices"] == ("USD", today, False)
+    # Under the demo agreement: one order in production with the demo manufacturer,
+    # one no vetted workshop can make in time, waiting for a production manager.
+    users = {u.email: u for u in services.accounts.list_users(operator)}
+    buyer = services.accounts.actor_for(users[DEMO_BUYER])
+    [agreement] = services.licensing.my_agreements(buyer)
+    orders = snapshot["orders"]
+    assert [o[:5] for o in orders] == [
+        (PRODUCTION_NOTE, "in_production", DEMO_MANUFACTURER, 12, agreement.agreement.id),
+        (RUSH_NOTE, "submitted", None, 6, agreement.agreement.id),
+    ]
+    first_id, rush_id = (o[5] for o in orders)
+    # The licensed design has production CAD: the assigned manufacturer downloads it.
+    maker = services.accounts.actor_for(users[DEMO_MANUFACTURER])
+    links = services.orders.cad_links(maker, first_id)
+    assert links and all(asset.visibility is Visibility.PRODUCTION for asset, _ in links)
+    decision = services.orders.routing(operator, rush_id)
+    assert decision.chosen is None and not decision.candidates
+    assert {e.reason for e in decision.excluded} >= {ExclusionReason.NOT_VETTED, ExclusionReason.LEAD_TIME_TOO_LONG}
+    assert [a.role for a in DEMO_ACCOUNTS if a.email == DEMO_PRODUCTION_MANAGER] == [Role.PRODUCTION_MANAGER]
+
+
+def test_seed_demo_production_and_idempotence(services: Services) -> None:
+    steps: list[str] = []
+    seed_demo(services, progress=steps.append, design_count=3)
+    assert steps[-3:] == ["5 manufacturer profiles added, 4 vetted, 1 suspended", "price table set",
+                          "orders in production and submitted"]
+    snapshot = production_snapshot(services)
+    check_demo_production(services, snapshot)
+
+    again: list[str] = []
+    seed_demo(services, progress=again.append, design_count=3)
+
+    assert again[-3:] == ["found manufacturer profiles", "found a price table", "orders in production and submitted"]
+    assert production_snapshot(services) == snapshot
+
+
+def test_seed_demo_leaves_vetting_and_prices_changed_since_alone(services: Services) -> None:
+    seed_demo(services, design_count=3)
+    operator = Actor.cli_operator()
+    services.manufacturers.suspend(operator, "manufacturer2@demo.caratzon.test", reason="Failed an audit.")
+    services.manufacturers.vet(operator, "manufacturer4@demo.caratzon.test",
+                               nda_until=services.deps.clock.now().date() + timedelta(days=30))
+    snapshot = production_snapshot(services)
+
+    seed_demo(services, design_count=3)
+
+    assert production_snapshot(services) == snapshot
+
+
+def test_an_interrupted_production_seed_is_completed_by_the_next_run(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def offline(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("interrupted")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(services.orders, "transition", offline)
+        with pytest.raises(RuntimeError):
+            seed_demo(services, design_count=3)
+    [routed] = [o for o in production_snapshot(services)["orders"]]
+    assert routed[:3] == (PRODUCTION_NOTE, "routed", DEMO_MANUFACTURER)
+
+    seed_demo(services, design_count=3)
+
+    check_demo_production(services, production_snapshot(services))
+
+
+def test_no_orders_without_designs(services: Services) -> None:
+    steps: list[str] = []
+    seed_demo(services, progress=steps.append, design_count=0)
+    snapshot = production_snapshot(services)
+    assert steps[-1] == "no demo orders (no licence agreement)"
+    assert snapshot["orders"] == [] and len(snapshot["manufacturers"]) == 5

@@ -233,7 +233,8 @@ def test_worker_once_does_everything_and_logs_one_line(run: Run, market: Market,
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
     [line] = result.stderr.splitlines()
-    assert line.endswith("worker: expired 1, warned 1, digests 0, sent 5, failed 0, gave up 0, pending 0")
+    assert line.endswith("worker: expired 1, warned 1, digests 0, sent 5, failed 0, gave up 0, pending 0; "
+                         "orders released 0, routed 0; payments made 0, failed 0; scores changed 0")
     assert len(mails(data_dir)) == 5
 
 
@@ -296,7 +297,8 @@ def test_run_once_sweeps_digests_and_delivers(memory: Market, tmp_path: Path) ->
     memory.clock.advance(timedelta(days=6, hours=12))
     first = run_once(memory.services)
     assert first == {"expired": 0, "warned": 1, "digests": 0, "sent": 2, "failed": 0, "gave_up": 0,
-                     "pending": 0, "errors": 0}
+                     "pending": 0, "released": 0, "routed": 0, "paid": 0, "payments_failed": 0, "rescored": 0,
+                     "errors": 0}
 
     memory.clock.advance(timedelta(days=1))
     second = run_once(memory.services)

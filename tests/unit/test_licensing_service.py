@@ -132,8 +132,13 @@ def test_open_counter_accept_makes_one_agreement_with_the_exact_terms(world) -> 
     neg, agreement = licensing.accept(p["bea"], neg.id)
     assert neg.status is NegotiationStatus.ACCEPTED and agreement.terms == neg.latest.terms
     assert agreement.terms_hash == terms_hash(neg.latest.terms) and agreement.status is AgreementStatus.ACTIVE
-    assert {m.notice.to_email for m in outbox(store) if m.notice.kind is NoticeKind.OFFER_ACCEPTED} == {
-        "dee@example.com", "bea@example.com"}
+    # The designer made the accepted offer and hears it was accepted; the buyer, who accepted,
+    # gets the confirmation that the agreement is in force (in her language).
+    [accepted] = [m.notice for m in outbox(store) if m.notice.kind is NoticeKind.OFFER_ACCEPTED]
+    [concluded] = [m.notice for m in outbox(store) if m.notice.kind is NoticeKind.AGREEMENT_CONCLUDED]
+    assert accepted.to_email == "dee@example.com" and accepted.values["counterparty"] == "Bea"
+    assert concluded.to_email == "bea@example.com" and concluded.values["counterparty"] == "Dee"
+    assert concluded.language == "zh-Hans" and concluded.values["amount"] == "USD 1,350.00"
     # Nothing more can happen, and no second agreement.
     with pytest.raises(Conflict, match="closed"):
         licensing.accept(p["bea"], neg.id)
@@ -249,6 +254,7 @@ def test_fee_summary_reads_like_a_price_list() -> None:
     t = parse_terms(terms(fees={"flat": {"amount": "1500", "currency": "USD"},
                                 "royalty_per_unit": {"amount": "4", "currency": "USD"}}), today=TODAY)
     assert fee_summary(t) == "USD 1,500.00 + USD 4.00 per piece"
+    assert fee_summary(t, "zh-Hans") == "USD 1,500.00 + USD 4.00 每件"
 
 
 def test_a_counter_must_change_something_and_errors_name_the_callers_fields(world) -> None:

@@ -28,6 +28,9 @@ VALUES = {
     "count": "3",
     "thread_title": "Lotus solitaire ring — sizing",
     "url": "https://caratzon.example/offers/42",
+    "order_ref": "A1B2C3",
+    "step": "shipped",
+    "quantity": "12",
 }
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -149,3 +152,12 @@ def test_message_id_rejects_ids_that_would_break_the_header(bad: str) -> None:
         message_id_for(bad)
     with pytest.raises(ValueError):
         message_id_for("ok", domain=bad or "a..b")
+
+
+def test_order_steps_read_in_each_language_and_fall_back_to_english() -> None:
+    from caratzon_core.notices import ORDER_STEPS, order_step
+
+    assert set(ORDER_STEPS["zh-Hans"]) == set(ORDER_STEPS["en"]) == set(ORDER_STEPS["zh-Hant"])
+    assert order_step("order.shipped", "zh-Hans") == "已发货"
+    assert order_step("order.shipped", "fr") == "shipped"
+    assert order_step("order.unknown", "en") == "order.unknown"

@@ -7,6 +7,7 @@ column is read through plain SQL.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -24,8 +25,10 @@ from caratzon_core.consent import ConsentRecord, EngagementEvent
 from caratzon_core.credentials import ApiToken, LoginAttempt, ThrottleKey
 from caratzon_core.designs import Asset, AssetKind, Category, Design, DesignStatus, Dimensions, Gemstone, Visibility
 from caratzon_core.geometry import CadAnalysis
+from caratzon_core.ledger import EntryKind, JournalEntry, LedgerLine
 from caratzon_core.licence_options import LicenceOption, OptionStatus
 from caratzon_core.licensing import LicenceTerms, canonical_json, parse_terms, terms_hash
+from caratzon_core.manufacturers import NEW_PARTNER, LabourPrice, Manufacturer, PartnerScore, Process, Vetting
 from caratzon_core.messaging import (
     Attachment,
     CachedTranslation,
@@ -38,8 +41,11 @@ from caratzon_core.messaging import (
 from caratzon_core.money import Money
 from caratzon_core.negotiation import Negotiation, NegotiationStatus, Offer, Party
 from caratzon_core.notices import Notice
+from caratzon_core.orders import Brief, Finish, Order, OrderStatus, Setting, Shipment, Size, SizeSystem, StoneLine
 from caratzon_core.outbox import OutboxMessage, OutboxStatus
+from caratzon_core.payments import InstructionKind, InstructionStatus, PaymentInstruction
 from caratzon_core.privacy import PolicyAcceptance, PolicyVersion
+from caratzon_core.quote import PriceTable, Quote, QuoteLine
 
 Row = RowMapping | Mapping[str, Any]
 
@@ -732,5 +738,427 @@ def outbox_from_row(row: Row) -> OutboxMessage:
         next_attempt_at=utc_or_none(row["next_attempt_at"]),
         claimed_until=utc_or_none(row["claimed_until"]),
         sent_at=utc_or_none(row["sent_at"]),
+        last_error=row["last_error"],
+    )
+
+
+# -- manufacturers, orders, the ledger, prices and payments (issue #5) -------------
+#
+# Listing manufacturers maps tens of thousands of rows, so the code sets, the labour
+# price and an empty score are parsed once and shared: every one of them is frozen.
+
+
+def _dumps(value: Any) -> str:
+    """Canonical JSON text: sorted keys, no spaces, non-ASCII kept."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def codes_to_text(codes: Iterable[str]) -> str:
+    """A set of codes as JSON text: a sorted list."""
+    return _dumps(sorted(codes))
+
+
+@functools.lru_cache(maxsize=4096)
+def codes_from_text(text: str) -> frozenset[str]:
+    raw = json.loads(text)
+    if not isinstance(raw, list) or not all(isinstance(code, str) for code in raw):
+        raise ValueError("stored codes are not a JSON list of strings")
+    return frozenset(raw)
+
+
+@functools.lru_cache(maxsize=4096)
+def processes_from_text(text: str) -> frozenset[Process]:
+    return frozenset(Process(code) for code in codes_from_text(text))
+
+
+@functools.lru_cache(maxsize=1024)
+def _labour(per_piece: int, per_stone: int, currency: str) -> LabourPrice:
+    return LabourPrice(Money(per_piece, currency), Money(per_stone, currency))
+
+
+def decimal_to_text(value: Decimal | None) -> str | None:
+    """A Decimal as its exact text (``str`` keeps every digit and the scale)."""
+    if value is None:
+        return None
+    if not value.is_finite():
+        raise ValueError(f"cannot store the non-finite Decimal {value}")
+    return str(value)
+
+
+def score_to_row(score: PartnerScore) -> dict[str, Any]:
+    return {
+        "score_jobs": score.jobs,
+        "score_on_time_rate": decimal_to_text(score.on_time_rate),
+        "score_qc_failure_rate": decimal_to_text(score.qc_failure_rate),
+        "score_responsiveness_hours": decimal_to_text(score.responsiveness_hours),
+        "score_rating": decimal_to_text(score.rating),
+        "score_computed_at": score.computed_at,
+    }
+
+
+def _score(jobs: int, on_time: str | None, qc: str | None, hours: str | None, rating: str | None,
+           computed_at: datetime | None) -> PartnerScore:
+    if jobs == 0 and computed_at is None and on_time is None and qc is None and hours is None and rating is None:
+        return NEW_PARTNER
+    return PartnerScore(
+        jobs=jobs,
+        on_time_rate=None if on_time is None else Decimal(on_time),
+        qc_failure_rate=None if qc is None else Decimal(qc),
+        responsiveness_hours=None if hours is None else Decimal(hours),
+        rating=None if rating is None else Decimal(rating),
+        computed_at=_utc_fast(computed_at),
+    )
+
+
+def score_from_row(row: Row) -> PartnerScore:
+    return _score(int(row["score_jobs"]), row["score_on_time_rate"], row["score_qc_failure_rate"],
+                  row["score_responsiveness_hours"], row["score_rating"], row["score_computed_at"])
+
+
+def _utc_fast(value: datetime | None) -> datetime | None:
+    """:func:`utc_or_none` without the work when the column type already made it UTC."""
+    return value if value is None or value.tzinfo is UTC else utc(value)
+
+
+_VETTING = {v.value: v for v in Vetting}
+
+# The order in which :func:`manufacturer_from_values` unpacks a row: select exactly
+# these columns (the repository does). Unpacking a plain tuple is the cheapest way
+# to map the tens of thousands of rows routing reads.
+MANUFACTURER_COLUMNS = (
+    "user_id", "name", "processes_json", "metals_json", "min_quantity", "max_quantity", "weekly_capacity",
+    "current_load", "lead_time_days", "ships_to_json", "labour_piece_minor", "labour_stone_minor",
+    "labour_currency", "vetting", "vetted_by", "vetted_at", "nda_signed_on", "nda_expires_on", "score_jobs",
+    "score_on_time_rate", "score_qc_failure_rate", "score_responsiveness_hours", "score_rating",
+    "score_computed_at", "updated_at",
+)
+
+
+def manufacturer_to_row(m: Manufacturer) -> dict[str, Any]:
+    labour = m.labour
+    return {
+        "user_id": m.user_id,
+        "name": m.name,
+        "processes_json": codes_to_text(p.value for p in m.processes),
+        "metals_json": codes_to_text(m.metals),
+        "min_quantity": m.min_quantity,
+        "max_quantity": m.max_quantity,
+        "weekly_capacity": m.weekly_capacity,
+        "current_load": m.current_load,
+        "lead_time_days": m.lead_time_days,
+        "ships_to_json": codes_to_text(m.ships_to),
+        "labour_piece_minor": labour.per_piece.amount_minor,
+        "labour_stone_minor": labour.per_stone.amount_minor,
+        "labour_currency": labour.per_piece.currency,
+        "vetting": m.vetting.value,
+        "vetted_by": m.vetted_by,
+        "vetted_at": m.vetted_at,
+        "nda_signed_on": m.nda_signed_on,
+        "nda_expires_on": m.nda_expires_on,
+        **score_to_row(m.score),
+        "updated_at": m.updated_at,
+    }
+
+
+def manufacturer_from_values(values: Sequence[Any]) -> Manufacturer:
+    """A row of :data:`MANUFACTURER_COLUMNS`, in that order, read through the table's types."""
+    (user_id, name, processes, metals, min_quantity, max_quantity, weekly_capacity, current_load, lead_time_days,
+     ships_to, per_piece, per_stone, currency, vetting, vetted_by, vetted_at, nda_signed_on, nda_expires_on,
+     jobs, on_time, qc, hours, rating, computed_at, updated_at) = values
+    return Manufacturer(
+        user_id=user_id,
+        name=name,
+        processes=processes_from_text(processes),
+        metals=codes_from_text(metals),
+        min_quantity=int(min_quantity),
+        max_quantity=int(max_quantity),
+        weekly_capacity=int(weekly_capacity),
+        current_load=int(current_load),
+        lead_time_days=int(lead_time_days),
+        ships_to=codes_from_text(ships_to),
+        labour=_labour(int(per_piece), int(per_stone), currency),
+        vetting=_VETTING[vetting],
+        vetted_by=vetted_by,
+        vetted_at=_utc_fast(vetted_at),
+        nda_signed_on=None if nda_signed_on is None else as_date(nda_signed_on),
+        nda_expires_on=None if nda_expires_on is None else as_date(nda_expires_on),
+        score=_score(int(jobs), on_time, qc, hours, rating, computed_at),
+        updated_at=_utc_fast(updated_at),
+    )
+
+
+def manufacturer_from_row(row: Row) -> Manufacturer:
+    return manufacturer_from_values([row[c] for c in MANUFACTURER_COLUMNS])
+
+
+# The brief's canonical JSON: every field always present, carats as Decimal text.
+BRIEF_KEYS = frozenset({"alloy", "quantity", "ship_to", "wanted_by", "size", "stones", "engraving", "finish",
+                        "notes"})
+STONE_KEYS = frozenset({"type", "carat", "count", "setting"})
+
+
+def brief_to_text(brief: Brief) -> str:
+    size = brief.size
+    return _dumps({
+        "alloy": brief.alloy,
+        "quantity": brief.quantity,
+        "ship_to": brief.ship_to,
+        "wanted_by": brief.wanted_by.isoformat(),
+        "size": None if size is None else {"system": size.system.value, "value": size.value},
+        "stones": [
+            {"type": s.type, "carat": decimal_to_text(s.carat), "count": s.count, "setting": s.setting.value}
+            for s in brief.stones
+        ],
+        "engraving": brief.engraving,
+        "finish": brief.finish.value,
+        "notes": brief.notes,
+    })
+
+
+def _strict_int(value: object, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"stored brief: {what} is not a whole number")
+    return value
+
+
+def _strict_str(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"stored brief: {what} is not text")
+    return value
+
+
+def _stone_from_json(raw: object) -> StoneLine:
+    if not isinstance(raw, dict) or set(raw) != STONE_KEYS:
+        raise ValueError("stored brief: a stone line is not {type, carat, count, setting}")
+    return StoneLine(type=_strict_str(raw["type"], "a stone type"), carat=Decimal(_strict_str(raw["carat"], "a carat")),
+                     count=_strict_int(raw["count"], "a stone count"), setting=Setting(raw["setting"]))
+
+
+def brief_from_text(text: str) -> Brief:
+    """Stored canonical JSON back to a Brief; a drifted document (a key missing or
+    unknown, a carat that is not text) fails loudly rather than guessing."""
+    raw = json.loads(text)
+    if not isinstance(raw, dict) or set(raw) != BRIEF_KEYS:
+        raise ValueError("stored brief does not have exactly the brief's fields")
+    size = raw["size"]
+    if size is not None and (not isinstance(size, dict) or set(size) != {"system", "value"}):
+        raise ValueError("stored brief: the size is not {system, value}")
+    stones = raw["stones"]
+    if not isinstance(stones, list):
+        raise ValueError("stored brief: stones are not a list")
+    return Brief(
+        alloy=_strict_str(raw["alloy"], "the alloy"),
+        quantity=_strict_int(raw["quantity"], "the quantity"),
+        ship_to=_strict_str(raw["ship_to"], "ship-to"),
+        wanted_by=date.fromisoformat(_strict_str(raw["wanted_by"], "wanted-by")),
+        size=None if size is None else Size(SizeSystem(size["system"]), _strict_str(size["value"], "the size")),
+        stones=tuple(_stone_from_json(s) for s in stones),
+        engraving=_strict_str(raw["engraving"], "the engraving"),
+        finish=Finish(raw["finish"]),
+        notes=_strict_str(raw["notes"], "the notes"),
+    )
+
+
+def _money_obj(money: Money) -> dict[str, Any]:
+    return {"amount_minor": money.amount_minor, "currency": money.currency}
+
+
+def _money_of(raw: Any) -> Money:
+    return Money(int(raw["amount_minor"]), str(raw["currency"]))
+
+
+def quote_to_text(q: Quote) -> str:
+    """The fixed quote as canonical JSON: integer minor units, decimals as text."""
+    return json.dumps({
+        "currency": q.currency, "quantity": q.quantity,
+        "lines": [{"code": ln.code, "label": ln.label, "per_piece": _money_obj(ln.per_piece),
+                   "amount": _money_obj(ln.amount), "detail": ln.detail} for ln in q.lines],
+        "subtotal": _money_obj(q.subtotal), "platform_fee": _money_obj(q.platform_fee),
+        "platform_fee_rate": str(q.platform_fee_rate), "total": _money_obj(q.total),
+        "net_grams_per_piece": str(q.net_grams_per_piece), "prices_effective": q.prices_effective.isoformat(),
+    }, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def quote_from_text(text: str) -> Quote:
+    raw = json.loads(text)
+    return Quote(
+        currency=raw["currency"], quantity=int(raw["quantity"]),
+        lines=tuple(QuoteLine(ln["code"], ln["label"], _money_of(ln["per_piece"]), _money_of(ln["amount"]),
+                              ln["detail"]) for ln in raw["lines"]),
+        subtotal=_money_of(raw["subtotal"]), platform_fee=_money_of(raw["platform_fee"]),
+        platform_fee_rate=Decimal(raw["platform_fee_rate"]), total=_money_of(raw["total"]),
+        net_grams_per_piece=Decimal(raw["net_grams_per_piece"]),
+        prices_effective=date.fromisoformat(raw["prices_effective"]),
+    )
+
+
+def order_to_row(order: Order) -> dict[str, Any]:
+    shipment = order.shipment
+    return {
+        "id": order.id,
+        "buyer_id": order.buyer_id,
+        "design_id": order.design_id,
+        "designer_id": order.designer_id,
+        "agreement_id": order.agreement_id,
+        "brief_json": brief_to_text(order.brief),
+        "quote_json": None if order.quote is None else quote_to_text(order.quote),
+        "quantity": order.brief.quantity,
+        "wanted_by": order.brief.wanted_by,
+        "status": order.status.value,
+        "created_at": order.created_at,
+        "updated_at": order.updated_at,
+        "submitted_at": order.submitted_at,
+        "manufacturer_id": order.manufacturer_id,
+        "offered_at": order.offered_at,
+        "offer_expires_at": order.offer_expires_at,
+        "accepted_at": order.accepted_at,
+        "declined_by_json": codes_to_text(order.declined_by),
+        "qc_failures": order.qc_failures,
+        "qc_passed_at": order.qc_passed_at,
+        "carrier": None if shipment is None else shipment.carrier,
+        "tracking": None if shipment is None else shipment.tracking,
+        "shipped_at": None if shipment is None else shipment.shipped_at,
+        "delivered_at": order.delivered_at,
+        "closed_at": order.closed_at,
+        "reason": order.reason,
+    }
+
+
+def order_from_row(row: Row) -> Order:
+    shipped_at = row["shipped_at"]
+    return Order(
+        id=row["id"],
+        buyer_id=row["buyer_id"],
+        design_id=row["design_id"],
+        designer_id=row["designer_id"],
+        agreement_id=row["agreement_id"],
+        brief=brief_from_text(row["brief_json"]),
+        quote=None if row["quote_json"] is None else quote_from_text(row["quote_json"]),
+        status=OrderStatus(row["status"]),
+        created_at=utc(row["created_at"]),
+        updated_at=utc(row["updated_at"]),
+        submitted_at=utc_or_none(row["submitted_at"]),
+        manufacturer_id=row["manufacturer_id"],
+        offered_at=utc_or_none(row["offered_at"]),
+        offer_expires_at=utc_or_none(row["offer_expires_at"]),
+        accepted_at=utc_or_none(row["accepted_at"]),
+        declined_by=codes_from_text(row["declined_by_json"]),
+        qc_failures=int(row["qc_failures"]),
+        qc_passed_at=utc_or_none(row["qc_passed_at"]),
+        shipment=None if shipped_at is None else Shipment(row["carrier"], row["tracking"], utc(shipped_at)),
+        delivered_at=utc_or_none(row["delivered_at"]),
+        closed_at=utc_or_none(row["closed_at"]),
+        reason=row["reason"],
+    )
+
+
+def journal_entry_to_row(entry: JournalEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "order_id": entry.order_id,
+        "kind": entry.kind.value,
+        "currency": entry.currency,
+        "idempotency_key": entry.idempotency_key,
+        "buyer_id": entry.buyer_id,
+        "at": entry.at,
+    }
+
+
+def ledger_lines_to_rows(entry: JournalEntry) -> list[dict[str, Any]]:
+    return [
+        {"entry_id": entry.id, "position": i, "account": line.account, "debit": line.debit, "credit": line.credit}
+        for i, line in enumerate(entry.lines)
+    ]
+
+
+def ledger_line_from_row(row: Row) -> LedgerLine:
+    return LedgerLine(account=row["account"], debit=int(row["debit"]), credit=int(row["credit"]))
+
+
+def journal_entry_from_row(row: Row, lines: Sequence[LedgerLine]) -> JournalEntry:
+    return JournalEntry(
+        id=row["id"],
+        order_id=row["order_id"],
+        kind=EntryKind(row["kind"]),
+        currency=row["currency"],
+        idempotency_key=row["idempotency_key"],
+        lines=tuple(lines),
+        at=utc(row["at"]),
+        buyer_id=row["buyer_id"],
+    )
+
+
+def _prices_to_text(prices: Mapping[str, int]) -> str:
+    return _dumps(dict(prices))
+
+
+def _prices_from_text(text: str) -> dict[str, int]:
+    raw = json.loads(text)
+    if not isinstance(raw, dict) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in raw.values()
+    ):
+        raise ValueError("stored prices are not a JSON object of whole numbers")
+    return raw
+
+
+def price_table_to_row(table: PriceTable) -> dict[str, Any]:
+    return {
+        "effective": table.effective,
+        "currency": table.currency,
+        "metal_per_gram_json": _prices_to_text(table.metal_per_gram),
+        "stone_per_carat_json": _prices_to_text(table.stone_per_carat),
+        "setting_per_stone": table.setting_per_stone,
+        "labour_per_piece": table.labour_per_piece,
+        "casting_loss": decimal_to_text(table.casting_loss),
+        "platform_fee_rate": decimal_to_text(table.platform_fee_rate),
+    }
+
+
+def price_table_from_row(row: Row) -> PriceTable:
+    return PriceTable(
+        currency=row["currency"],
+        effective=as_date(row["effective"]),
+        metal_per_gram=_prices_from_text(row["metal_per_gram_json"]),
+        stone_per_carat=_prices_from_text(row["stone_per_carat_json"]),
+        setting_per_stone=int(row["setting_per_stone"]),
+        labour_per_piece=int(row["labour_per_piece"]),
+        casting_loss=Decimal(row["casting_loss"]),
+        platform_fee_rate=Decimal(row["platform_fee_rate"]),
+    )
+
+
+def instruction_to_row(instruction: PaymentInstruction) -> dict[str, Any]:
+    return {
+        "id": instruction.id,
+        "order_id": instruction.order_id,
+        "kind": instruction.kind.value,
+        "amount_minor": instruction.amount.amount_minor,
+        "currency": instruction.amount.currency,
+        "party_id": instruction.party_id,
+        "idempotency_key": instruction.idempotency_key,
+        "created_at": instruction.created_at,
+        "status": instruction.status.value,
+        "external_id": instruction.external_id,
+        "attempts": instruction.attempts,
+        "next_attempt_at": instruction.next_attempt_at,
+        "claimed_until": instruction.claimed_until,
+        "last_error": instruction.last_error,
+    }
+
+
+def instruction_from_row(row: Row) -> PaymentInstruction:
+    return PaymentInstruction(
+        id=row["id"],
+        order_id=row["order_id"],
+        kind=InstructionKind(row["kind"]),
+        amount=Money(int(row["amount_minor"]), row["currency"]),
+        party_id=row["party_id"],
+        idempotency_key=row["idempotency_key"],
+        created_at=utc(row["created_at"]),
+        status=InstructionStatus(row["status"]),
+        external_id=row["external_id"],
+        attempts=int(row["attempts"]),
+        next_attempt_at=utc_or_none(row["next_attempt_at"]),
+        claimed_until=utc_or_none(row["claimed_until"]),
         last_error=row["last_error"],
     )

@@ -324,6 +324,12 @@ class SqlThreadRepository:
             self._conn, thread_participants, {"thread_id": thread_id, "user_id": user_id}, ["thread_id", "user_id"]
         )
 
+    def remove_participant(self, thread_id: str, user_id: str) -> None:
+        if not _exists(self._conn, select(threads.c.id).where(threads.c.id == thread_id)):
+            raise NotFound("No such thread.")
+        for table in (thread_participants, thread_marks):
+            self._conn.execute(table.delete().where(table.c.thread_id == thread_id, table.c.user_id == user_id))
+
     def list_for_user(self, user_id: str, *, limit: int = 200) -> builtins.list[Thread]:
         t, p = threads, thread_participants
         stmt = (

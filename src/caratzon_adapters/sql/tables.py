@@ -37,10 +37,14 @@ from caratzon_core.agreements import AgreementStatus
 from caratzon_core.consent import EventKind
 from caratzon_core.credentials import ThrottleKey
 from caratzon_core.designs import AssetKind, Category, DesignStatus, Visibility
+from caratzon_core.ledger import EntryKind
 from caratzon_core.licence_options import OptionStatus
+from caratzon_core.manufacturers import Vetting
 from caratzon_core.messaging import MessageKind, SupportTopic, ThreadKind
 from caratzon_core.negotiation import NegotiationStatus, Party
+from caratzon_core.orders import OrderStatus
 from caratzon_core.outbox import OutboxStatus
+from caratzon_core.payments import InstructionKind, InstructionStatus
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -639,4 +643,179 @@ outbox = Table(
     CheckConstraint(_one_of("status", OUTBOX_STATUS_VALUES), name="status"),
     CheckConstraint("attempts >= 0", name="attempts_not_negative"),
     Index(None, "status", "next_attempt_at"),
+)
+
+
+# -- manufacturers, orders, the ledger, prices and payments (issue #5, migration 0004) --
+#
+# Money is integer minor units beside its currency. Fractions and rates (partner
+# scores, casting loss, platform fee rate) are stored as the text of their Decimal,
+# which returns exactly the Decimal written (scale included) on both databases; the
+# service computes with them in Python and never in SQL. Sets of codes (processes,
+# metals, countries, declining manufacturers) are canonical JSON text: a sorted list.
+
+VETTING_VALUES = [v.value for v in Vetting]
+ORDER_STATUS_VALUES = [s.value for s in OrderStatus]
+ENTRY_KIND_VALUES = [k.value for k in EntryKind]
+INSTRUCTION_KIND_VALUES = [k.value for k in InstructionKind]
+INSTRUCTION_STATUS_VALUES = [s.value for s in InstructionStatus]
+
+# ``current_load`` is what the profile last stored; the service computes the live
+# load from the orders (``open_load``). ``vetted_by`` is the acting user's id, kept
+# without a foreign key like the audit log's actors. ``score_*`` is the PartnerScore.
+manufacturers = Table(
+    "manufacturers",
+    metadata,
+    Column("user_id", String(36), ForeignKey("users.id"), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("processes_json", Text, nullable=False),
+    Column("metals_json", Text, nullable=False),
+    Column("min_quantity", Integer, nullable=False),
+    Column("max_quantity", Integer, nullable=False),
+    Column("weekly_capacity", Integer, nullable=False),
+    Column("current_load", Integer, nullable=False),
+    Column("lead_time_days", Integer, nullable=False),
+    Column("ships_to_json", Text, nullable=False),
+    Column("labour_piece_minor", BigInteger, nullable=False),
+    Column("labour_stone_minor", BigInteger, nullable=False),
+    Column("labour_currency", String(3), nullable=False),
+    Column("vetting", String(16), nullable=False),
+    Column("vetted_by", String(64), nullable=True),
+    Column("vetted_at", UtcDateTime(), nullable=True),
+    Column("nda_signed_on", Date, nullable=True),
+    Column("nda_expires_on", Date, nullable=True),
+    Column("score_jobs", Integer, nullable=False),
+    Column("score_on_time_rate", String(40), nullable=True),
+    Column("score_qc_failure_rate", String(40), nullable=True),
+    Column("score_responsiveness_hours", String(40), nullable=True),
+    Column("score_rating", String(40), nullable=True),
+    Column("score_computed_at", UtcDateTime(), nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=True),
+    CheckConstraint(_one_of("vetting", VETTING_VALUES), name="vetting"),
+    CheckConstraint(
+        "min_quantity >= 0 AND max_quantity >= 0 AND weekly_capacity >= 0 AND current_load >= 0 "
+        "AND lead_time_days >= 0 AND score_jobs >= 0 AND labour_piece_minor >= 0 AND labour_stone_minor >= 0",
+        name="not_negative",
+    ),
+    Index(None, "vetting"),
+)
+
+# ``brief_json`` is the canonical JSON of the Brief (mapping.brief_to_text); its
+# ``quantity`` and ``wanted_by`` are copied into columns for the set-based sums and
+# the partner-score query. A shipment is carrier, tracking and shipped_at together.
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("buyer_id", String(36), ForeignKey("users.id"), nullable=False),
+    Column("design_id", String(36), ForeignKey("designs.id"), nullable=False),
+    Column("designer_id", String(36), ForeignKey("users.id"), nullable=False),
+    Column("agreement_id", String(64), ForeignKey("agreements.id"), nullable=False),
+    Column("brief_json", Text, nullable=False),
+    Column("quote_json", Text, nullable=True),  # fixed at submission: what the buyer pays
+    Column("quantity", Integer, nullable=False),
+    Column("wanted_by", Date, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("submitted_at", UtcDateTime(), nullable=True),
+    Column("manufacturer_id", String(36), ForeignKey("users.id"), nullable=True),
+    Column("offered_at", UtcDateTime(), nullable=True),
+    Column("offer_expires_at", UtcDateTime(), nullable=True),
+    Column("accepted_at", UtcDateTime(), nullable=True),
+    Column("declined_by_json", Text, nullable=False),
+    Column("qc_failures", Integer, nullable=False),
+    Column("qc_passed_at", UtcDateTime(), nullable=True),
+    Column("carrier", String(100), nullable=True),
+    Column("tracking", String(100), nullable=True),
+    Column("shipped_at", UtcDateTime(), nullable=True),
+    Column("delivered_at", UtcDateTime(), nullable=True),
+    Column("closed_at", UtcDateTime(), nullable=True),
+    Column("reason", Text, nullable=True),
+    CheckConstraint(_one_of("status", ORDER_STATUS_VALUES), name="status"),
+    CheckConstraint("quantity >= 1", name="quantity_positive"),
+    CheckConstraint("qc_failures >= 0", name="qc_failures_not_negative"),
+    CheckConstraint(
+        "(carrier IS NULL AND tracking IS NULL AND shipped_at IS NULL) "
+        "OR (carrier IS NOT NULL AND tracking IS NOT NULL AND shipped_at IS NOT NULL)",
+        name="shipment_complete",
+    ),
+    Index(None, "status", "submitted_at"),
+    Index(None, "status", "offer_expires_at"),
+    Index(None, "agreement_id", "status"),
+    Index(None, "manufacturer_id", "status"),
+    Index(None, "buyer_id", "updated_at"),
+    Index(None, "designer_id", "updated_at"),
+    Index(None, "accepted_at"),
+)
+
+# One row per money event; UNIQUE(idempotency_key) refuses the same event twice.
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("order_id", String(64), ForeignKey("orders.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("idempotency_key", String(255), nullable=False),
+    Column("buyer_id", String(36), ForeignKey("users.id"), nullable=True),
+    Column("at", UtcDateTime(), nullable=False),
+    UniqueConstraint("idempotency_key"),
+    CheckConstraint(_one_of("kind", ENTRY_KIND_VALUES), name="kind"),
+    Index(None, "order_id", "at"),
+)
+
+# ``position`` is the line's index in JournalEntry.lines.
+ledger_lines = Table(
+    "ledger_lines",
+    metadata,
+    Column("entry_id", String(64), ForeignKey("ledger_entries.id"), primary_key=True),
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("account", String(255), nullable=False),
+    Column("debit", BigInteger, nullable=False),
+    Column("credit", BigInteger, nullable=False),
+    CheckConstraint("debit >= 0 AND credit >= 0 AND (debit = 0 OR credit = 0)", name="one_side"),
+    CheckConstraint("position >= 0", name="position_not_negative"),
+    Index(None, "account"),
+)
+
+# One table per effective date; ``*_json`` map codes to integer minor units.
+price_tables = Table(
+    "price_tables",
+    metadata,
+    Column("effective", Date, primary_key=True),
+    Column("currency", String(3), nullable=False),
+    Column("metal_per_gram_json", Text, nullable=False),
+    Column("stone_per_carat_json", Text, nullable=False),
+    Column("setting_per_stone", BigInteger, nullable=False),
+    Column("labour_per_piece", BigInteger, nullable=False),
+    Column("casting_loss", String(40), nullable=False),
+    Column("platform_fee_rate", String(40), nullable=False),
+    CheckConstraint("setting_per_stone >= 0 AND labour_per_piece >= 0", name="not_negative"),
+)
+
+# The outbox for money: UNIQUE(idempotency_key) makes writing an instruction twice a no-op.
+payment_instructions = Table(
+    "payment_instructions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("order_id", String(64), ForeignKey("orders.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("party_id", String(36), ForeignKey("users.id"), nullable=False),
+    Column("idempotency_key", String(255), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("external_id", String(255), nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=True),
+    Column("claimed_until", UtcDateTime(), nullable=True),
+    Column("last_error", Text, nullable=True),
+    UniqueConstraint("idempotency_key"),
+    CheckConstraint(_one_of("kind", INSTRUCTION_KIND_VALUES), name="kind"),
+    CheckConstraint(_one_of("status", INSTRUCTION_STATUS_VALUES), name="status"),
+    CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+    Index(None, "status", "next_attempt_at"),
+    Index(None, "order_id", "created_at"),
 )

@@ -31,6 +31,13 @@ from caratzon_adapters.sql.repositories import (
     SqlTokenRepository,
     SqlUserRepository,
 )
+from caratzon_adapters.sql.repositories_orders import (
+    SqlLedgerRepository,
+    SqlManufacturerRepository,
+    SqlOrderRepository,
+    SqlPaymentInstructionRepository,
+    SqlPriceRepository,
+)
 from caratzon_adapters.sql.repositories_trade import (
     SqlAgreementRepository,
     SqlLicenceOptionRepository,
@@ -47,12 +54,17 @@ from caratzon_core.ports import (
     ConsentRepository,
     DesignRepository,
     EngagementRepository,
+    LedgerRepository,
     LicenceOptionRepository,
     LoginAttemptRepository,
+    ManufacturerRepository,
     NegotiationRepository,
+    OrderRepository,
     OutboxRepository,
+    PaymentInstructionRepository,
     PendingBlobRepository,
     PolicyRepository,
+    PriceRepository,
     ProfileRepository,
     SavedDesignRepository,
     ThreadRepository,
@@ -84,6 +96,11 @@ class SqlUnitOfWork:
     threads: ThreadRepository
     translations: TranslationRepository
     outbox: OutboxRepository
+    manufacturers: ManufacturerRepository
+    orders: OrderRepository
+    ledger: LedgerRepository
+    prices: PriceRepository
+    payments: PaymentInstructionRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -125,6 +142,11 @@ class SqlUnitOfWork:
         self.threads = SqlThreadRepository(conn)
         self.translations = SqlTranslationRepository(conn)
         self.outbox = SqlOutboxRepository(conn)
+        self.manufacturers = SqlManufacturerRepository(conn)
+        self.orders = SqlOrderRepository(conn)
+        self.ledger = SqlLedgerRepository(conn)
+        self.prices = SqlPriceRepository(conn)
+        self.payments = SqlPaymentInstructionRepository(conn)
         return self
 
     def __exit__(

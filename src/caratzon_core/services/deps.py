@@ -18,6 +18,7 @@ from caratzon_core.ports import (
     Mailer,
     PasswordHasher,
     PasswordStrength,
+    PaymentGateway,
     Signer,
     UnitOfWorkFactory,
 )
@@ -46,6 +47,9 @@ class Settings:
     mail_domain: str = "caratzon.local"
     digest_quiet: timedelta = timedelta(minutes=10)
     expiry_warning: timedelta = timedelta(hours=24)
+    # Issue #5: how long a manufacturer has to answer a job offer; route at once.
+    job_offer_ttl: timedelta = timedelta(hours=48)
+    auto_route: bool = True
 
 
 @frozen
@@ -62,6 +66,7 @@ class Deps:
     inspector: AssetInspector | None = None
     ai: AIService | None = None
     mailer: Mailer | None = None
+    payments: PaymentGateway | None = None
 
 
 @frozen

@@ -451,7 +451,7 @@ class DesignService:
         return len(keys)
 
     def _link_for(self, actor: Actor, design: Design, asset: Asset, client: Client, *,
-                  grantees: frozenset[str] = frozenset()) -> SignedLink:
+                  grantees: frozenset[str] = frozenset(), context: Mapping[str, str] | None = None) -> SignedLink:
         s = self._d.settings
         if asset.visibility is Visibility.PRODUCTION:
             resource = Resource("asset", asset.id, design.designer_id,
@@ -461,7 +461,7 @@ class DesignService:
                                           filename=asset.filename, content_type=asset.content_type)
             with self._d.uow() as uow:
                 self._audit(uow, actor, "asset.production_link", f"asset:{asset.id}", Outcome.SUCCESS, client,
-                            {"design": design.id, "expires_at": link.expires_at.isoformat()})
+                            {"design": design.id, "expires_at": link.expires_at.isoformat(), **(context or {})})
                 uow.commit()
             return link
         self._deny(actor, Action.ASSET_VIEW_PREVIEW, _actor_resource(design, "asset"), client)
@@ -469,7 +469,8 @@ class DesignService:
                                       content_type=asset.content_type)
 
     def asset_link(self, actor: Actor, asset_id: str, client: Client = Client(), *,
-                   grantees: frozenset[str] = frozenset()) -> tuple[Asset, SignedLink]:
+                   grantees: frozenset[str] = frozenset(),
+                   context: Mapping[str, str] | None = None) -> tuple[Asset, SignedLink]:
         """A signed, expiring link (P27). Production CAD: owner, admins, and (from the
         orders issue) the assigned vetted manufacturer under NDA; every issuance audited."""
         with self._d.uow() as uow:
@@ -479,7 +480,7 @@ class DesignService:
             raise NotFound("No such asset.")
         if design.status is DesignStatus.REMOVED and actor.role is not Role.ADMIN:
             raise NotFound("No such asset.")
-        return asset, self._link_for(actor, design, asset, client, grantees=grantees)
+        return asset, self._link_for(actor, design, asset, client, grantees=grantees, context=context)
 
     def thumbnail_links(self, actor: Actor, items: Sequence[CatalogItem]) -> dict[str, SignedLink]:
         """Signed links to the catalog cards' cover thumbnails, keyed by asset id.

@@ -44,20 +44,20 @@ from caratzon_core.negotiation import (
     reject,
     withdraw,
 )
-from caratzon_core.notices import NoticeKind
+from caratzon_core.notices import NoticeKind, per_piece
 from caratzon_core.ports import UnitOfWork
 from caratzon_core.services.audit import AuditTrail
 from caratzon_core.services.deps import Client, Deps
 from caratzon_core.services.outboxing import enqueue, post_event
 
 
-def fee_summary(terms: LicenceTerms) -> str:
-    """The fee as people say it: "USD 1,500.00 + USD 4.00 per piece"."""
+def fee_summary(terms: LicenceTerms, language: str = "en") -> str:
+    """The fee as people say it: "USD 1,500.00 + USD 4.00 per piece" (in their language)."""
     parts = []
     if terms.fees.flat is not None:
         parts.append(terms.fees.flat.format())
     if terms.fees.royalty_per_unit is not None:
-        parts.append(f"{terms.fees.royalty_per_unit.format()} per piece")
+        parts.append(f"{terms.fees.royalty_per_unit.format()} {per_piece(language)}")
     return " + ".join(parts)
 
 
@@ -146,11 +146,11 @@ class LicensingService:
         return self._d.settings.base_url.rstrip("/") + path
 
     def _notice_values(self, neg: Negotiation, design: Design, counterparty: User | None,
-                       offer: Offer) -> dict[str, str]:
+                       offer: Offer, reader: User | None = None) -> dict[str, str]:
         return {
             "counterparty": counterparty.name if counterparty else "The other party",
             "design_title": design.title,
-            "amount": fee_summary(offer.terms),
+            "amount": fee_summary(offer.terms, reader.language.value if reader else "en"),
             "url": self._url(f"/negotiations/{neg.id}"),
         }
 
@@ -282,7 +282,7 @@ class LicensingService:
             if designer is not None:
                 enqueue(uow, self._d.ids, dedupe_key=f"offer:{made.offer.id}:{designer.id}",
                         kind=NoticeKind.OFFER_RECEIVED, to=designer,
-                        values=self._notice_values(neg, design, buyer, made.offer), now=now)
+                        values=self._notice_values(neg, design, buyer, made.offer, designer), now=now)
             self._audit(uow, actor.id, "negotiation.open", f"negotiation:{neg.id}", client,
                         {"design": design.id, "option": option.id, "offer": made.offer.id,
                          "fees": fee_summary(terms)})
@@ -325,7 +325,8 @@ class LicensingService:
             if recipient is not None and design is not None:
                 enqueue(uow, self._d.ids, dedupe_key=f"offer:{made.offer.id}:{recipient.id}",
                         kind=NoticeKind.OFFER_COUNTERED, to=recipient,
-                        values=self._notice_values(neg, design, users[made.offer.by], made.offer), now=now)
+                        values=self._notice_values(neg, design, users[made.offer.by], made.offer, recipient),
+                        now=now)
             self._audit(uow, actor.id, "negotiation.offer", f"negotiation:{neg.id}", client,
                         {"offer": made.offer.id, "fees": fee_summary(terms)})
             uow.commit()
@@ -358,10 +359,14 @@ class LicensingService:
                 for party in Party:
                     user = users[party]
                     if user is not None:
-                        values = self._notice_values(neg, design, users[party.other], neg.latest)
+                        values = self._notice_values(neg, design, users[party.other], neg.latest, user)
                         values["url"] = self._url(f"/agreements/{agreement.id}")
+                        # The one who made the offer hears it was accepted; the one who accepted
+                        # gets the confirmation that the agreement is in force.
+                        kind = (NoticeKind.AGREEMENT_CONCLUDED if party is accepted.accepted_by
+                                else NoticeKind.OFFER_ACCEPTED)
                         enqueue(uow, self._d.ids, dedupe_key=f"accepted:{neg.id}:{user.id}",
-                                kind=NoticeKind.OFFER_ACCEPTED, to=user, values=values, now=now)
+                                kind=kind, to=user, values=values, now=now)
             self._audit(uow, actor.id, "negotiation.accept", f"negotiation:{neg.id}", client,
                         {"offer": accepted.offer_id, "agreement": agreement.id, "terms_hash": agreement.terms_hash})
             self._audit(uow, actor.id, "agreement.create", f"agreement:{agreement.id}", client,
@@ -398,7 +403,7 @@ class LicensingService:
             recipient = users[party.other]
             if recipient is not None and design is not None:
                 enqueue(uow, self._d.ids, dedupe_key=f"{event}:{neg.id}:{recipient.id}", kind=kind, to=recipient,
-                        values=self._notice_values(neg, design, users[party], neg.latest), now=now)
+                        values=self._notice_values(neg, design, users[party], neg.latest, recipient), now=now)
             self._audit(uow, actor.id, f"negotiation.{how}", f"negotiation:{neg.id}", client,
                         {"offer": neg.latest.id})
             uow.commit()
@@ -505,7 +510,8 @@ class LicensingService:
                     if user is not None and design is not None:
                         enqueue(uow, self._d.ids, dedupe_key=f"expired:{neg.id}:{user.id}",
                                 kind=NoticeKind.NEGOTIATION_EXPIRED, to=user,
-                                values=self._notice_values(neg, design, users[party.other], neg.latest), now=now)
+                                values=self._notice_values(neg, design, users[party.other], neg.latest, user),
+                                now=now)
                 self._audit(uow, actor.id, "negotiation.expire", f"negotiation:{neg.id}", client,
                             {"offer": event.offer_id})
                 uow.commit()
@@ -521,7 +527,7 @@ class LicensingService:
                 recipient = users[turn] if turn else None
                 if recipient is None or design is None or turn is None:
                     continue
-                values = self._notice_values(neg, design, users[turn.other], neg.latest)
+                values = self._notice_values(neg, design, users[turn.other], neg.latest, recipient)
                 values["expires_at"] = neg.latest.expires_at.strftime("%Y-%m-%d %H:%M UTC")
                 if enqueue(uow, self._d.ids, dedupe_key=f"expiring:{neg.latest.id}:{recipient.id}",
                            kind=NoticeKind.OFFER_EXPIRING, to=recipient, values=values, now=now):

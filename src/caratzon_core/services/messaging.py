@@ -114,6 +114,10 @@ class MessagingService:
         """Participants only; on support threads any admin too (and joins by answering)."""
         if thread.kind is ThreadKind.SUPPORT and actor.role is Role.ADMIN:
             decision = decide(actor, Action.SUPPORT_ANSWER, Resource("thread", thread.id))
+        elif thread.kind is ThreadKind.ORDER and actor.role in (Role.PRODUCTION_MANAGER, Role.ADMIN):
+            # Production managers steer every order (disputes, delays): they read and
+            # answer its conversation, and join it by writing.
+            decision = decide(actor, Action.ORDER_ROUTE, Resource("thread", thread.id))
         else:
             resource = Resource("thread", thread.id, thread.created_by, grantees=thread.participants)
             decision = decide(actor, action, resource)
