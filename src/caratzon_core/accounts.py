@@ -121,7 +121,8 @@ def clean_text(raw: object, *, field: str, max_length: int, required: bool) -> s
         raw = ""
     if not isinstance(raw, str):
         raise ValidationFailed(f"{field.replace('_', ' ').capitalize()} must be text.", field=field)
-    value = raw.strip()
+    # Browsers send line breaks in a textarea as CR LF: keep them as plain LF.
+    value = raw.replace("\r\n", "\n").strip()
     if required and not value:
         raise ValidationFailed(f"{field.replace('_', ' ').capitalize()} is required.", field=field)
     if len(value) > max_length:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
@@ -28,7 +28,7 @@ import attrs
 from attrs import frozen
 
 from caratzon_core.accounts import clean_text
-from caratzon_core.designs import GEMSTONE_TYPES, METALS
+from caratzon_core.designs import GEMSTONE_TYPES, METALS, Gemstone
 from caratzon_core.errors import Conflict, Forbidden, ValidationFailed
 from caratzon_core.licensing import ISO_3166_ALPHA2, LicenceTerms, Modification, Use
 from caratzon_core.manufacturers import Process
@@ -284,14 +284,18 @@ def parse_brief(raw: Mapping[str, object], *, today: date) -> Brief:
             problems.append(err)
 
     def alloy() -> str:
-        code = str(raw.get("alloy", "")).strip()
+        code = str(raw.get("alloy") or "").strip()
+        if not code:
+            raise ValidationFailed("Choose the alloy.", field="alloy")
         if code not in METALS:
             raise ValidationFailed(f"Unknown alloy {raw.get('alloy')!r}; expected one of: {', '.join(METALS)}.",
                                    field="alloy")
         return code
 
     def ship_to() -> str:
-        code = str(raw.get("ship_to", "")).strip().upper()
+        code = str(raw.get("ship_to") or "").strip().upper()
+        if not code:
+            raise ValidationFailed("Say which country the pieces ship to.", field="ship_to")
         if code not in ISO_3166_ALPHA2:
             raise ValidationFailed(f"Ship-to {raw.get('ship_to')!r} is not an ISO 3166-1 alpha-2 country code.",
                                    field="ship_to")
@@ -299,6 +303,8 @@ def parse_brief(raw: Mapping[str, object], *, today: date) -> Brief:
 
     def wanted_by() -> date:
         rawd = raw.get("wanted_by")
+        if rawd in (None, ""):
+            raise ValidationFailed("Say by when the pieces are wanted.", field="wanted_by")
         if isinstance(rawd, datetime):
             raise ValidationFailed("Wanted-by is a date (YYYY-MM-DD), not a time.", field="wanted_by")
         try:
@@ -318,7 +324,12 @@ def parse_brief(raw: Mapping[str, object], *, today: date) -> Brief:
                                    field="finish") from None
 
     attempt("alloy", alloy)
-    attempt("quantity", lambda: _int(raw.get("quantity"), "quantity", 1, MAX_QUANTITY))
+    def quantity() -> int:
+        if raw.get("quantity") in (None, ""):
+            raise ValidationFailed("Say how many pieces.", field="quantity")
+        return _int(raw.get("quantity"), "quantity", 1, MAX_QUANTITY)
+
+    attempt("quantity", quantity)
     attempt("ship_to", ship_to)
     attempt("wanted_by", wanted_by)
     attempt("size", lambda: parse_size(raw.get("size")))
@@ -339,8 +350,19 @@ def parse_brief(raw: Mapping[str, object], *, today: date) -> Brief:
 # -- the licence ---------------------------------------------------------------------------
 
 
+def stones_as_designed(gemstones: Iterable[Gemstone]) -> tuple[StoneLine, ...]:
+    """The design's own stones as brief lines (prong set, carat per stone), for an
+    order that leaves the stones as designed."""
+    lines = []
+    for g in gemstones:
+        if g.type in GEMSTONE_TYPES and g.count > 0 and g.carat > 0:
+            per_stone = (g.carat / g.count).quantize(Decimal("0.001"))
+            lines.append(StoneLine(g.type, max(per_stone, Decimal("0.001")), g.count, Setting.PRONG))
+    return tuple(lines)
+
+
 def check_licence(brief: Brief, terms: LicenceTerms, *, units_used: int, design_metals: tuple[str, ...],
-                  today: date) -> None:
+                  today: date, design_stones: tuple[StoneLine, ...] = ()) -> None:
     """The order must fall inside the agreement: a manufacturing licence, quantity
     within the remaining unit cap, ship-to inside the territory, today and the
     wanted-by date inside the term, and changes only where may-modify allows."""
@@ -371,7 +393,7 @@ def check_licence(brief: Brief, terms: LicenceTerms, *, units_used: int, design_
             field="alloy"))
     if brief.size is not None and Modification.RING_SIZE not in terms.may_modify:
         problems.append(ValidationFailed("The licence does not allow changing the ring size.", field="size"))
-    if brief.stones and Modification.STONE_SIZE not in terms.may_modify:
+    if brief.stones and brief.stones != design_stones and Modification.STONE_SIZE not in terms.may_modify:
         problems.append(ValidationFailed("The licence does not allow changing the stones.", field="stones"))
     if problems:
         raise ValidationFailed.collect(problems)

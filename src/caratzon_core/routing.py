@@ -42,15 +42,17 @@ depend on the order the manufacturers come in (manufacturer ids are user ids: un
 
 **Speed.** Routing 10,000 manufacturers must take under 10 ms (median, pure Python: see
 ``benchmarks/bench_routing.py``). So the filters run in one loop over the manufacturers
-with the request's values prepared beforehand, sorting each into a bucket per reason;
-each distinct message is written once; and the exclusions -- nearly everyone, for most
-orders -- are kept column by column in :class:`Exclusions` (a tuple per field), not as
-10,000 objects: creating that many objects per call costs more than the routing itself
-and makes the garbage collector sweep the whole heap every few calls. An
+with the request's values prepared beforehand, putting each excluded one in a bucket per
+reason; each distinct message is written once; and the exclusions -- nearly everyone,
+for most orders -- are kept column by column in :class:`Exclusions` (a tuple per field),
+not as 10,000 objects: creating that many objects per call costs more than the routing
+itself and makes the garbage collector sweep the whole heap every few calls. An
 :class:`Exclusion` is made when read. :class:`Exclusion`, :class:`Candidate` and
 :class:`ScoreParts` are immutable ``NamedTuple`` s (a fifth of the cost of a frozen attrs
 instance): use ``_replace`` where an attrs class would use ``attrs.evolve``, and serialise
-them by field name (``_asdict``), or :class:`Exclusions` by its columns.
+them by field name (``_asdict``), or :class:`Exclusions` by its columns. Sorting the
+exclusions by id is a good part of the time; manufacturers passed in id order make it
+nearly free (the buckets are then already sorted runs).
 """
 
 from __future__ import annotations
@@ -223,7 +225,7 @@ class Exclusions(Sequence[Exclusion]):
     _ids: tuple[str, ...]
     _names: tuple[str, ...]
     _reasons: tuple[ExclusionReason, ...]
-    _messages: tuple[str, ...]
+    _messages: tuple[str, ...] | Callable[[], Sequence[str]]  # written on first read
 
     def __init__(self, exclusions: Iterable[Exclusion] = ()) -> None:
         rows = tuple(exclusions)
@@ -250,7 +252,7 @@ class Exclusions(Sequence[Exclusion]):
         raise AttributeError("Exclusions are immutable.")
 
     def __reduce__(self) -> tuple[Any, ...]:  # for pickle and copy, which would set the slots one by one
-        return (Exclusions.from_columns, (self._ids, self._names, self._reasons, self._messages))
+        return (Exclusions.from_columns, (self._ids, self._names, self._reasons, self.messages))
 
     @property
     def manufacturer_ids(self) -> tuple[str, ...]:
@@ -266,7 +268,11 @@ class Exclusions(Sequence[Exclusion]):
 
     @property
     def messages(self) -> tuple[str, ...]:
-        return self._messages
+        if callable(self._messages):
+            # Written on first read: the routing board only counts reasons, and writing
+            # ten thousand sentences nobody reads was most of route()'s time.
+            object.__setattr__(self, "_messages", tuple(self._messages()))
+        return self._messages  # type: ignore[return-value]
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -280,11 +286,11 @@ class Exclusions(Sequence[Exclusion]):
     def __getitem__(self, index: int | slice) -> Exclusion | Exclusions:
         if isinstance(index, slice):
             return Exclusions.from_columns(self._ids[index], self._names[index], self._reasons[index],
-                                           self._messages[index])
-        return _new_exclusion((self._ids[index], self._names[index], self._reasons[index], self._messages[index]))
+                                           self.messages[index])
+        return _new_exclusion((self._ids[index], self._names[index], self._reasons[index], self.messages[index]))
 
     def __iter__(self) -> Iterator[Exclusion]:
-        return map(_new_exclusion, zip(self._ids, self._names, self._reasons, self._messages, strict=True))
+        return map(_new_exclusion, zip(self._ids, self._names, self._reasons, self.messages, strict=True))
 
     def get(self, manufacturer_id: str) -> Exclusion | None:
         """This manufacturer's exclusion, if it is excluded."""
@@ -302,10 +308,10 @@ class Exclusions(Sequence[Exclusion]):
         if not isinstance(other, Exclusions):
             return NotImplemented
         return (self._ids == other._ids and self._names == other._names and self._reasons == other._reasons
-                and self._messages == other._messages)
+                and self.messages == other.messages)
 
     def __hash__(self) -> int:
-        return hash((self._ids, self._names, self._reasons, self._messages))
+        return hash((self._ids, self._names, self._reasons, self.messages))
 
     def __repr__(self) -> str:
         if len(self) <= 3:
@@ -514,28 +520,37 @@ _new_candidate = partial(tuple.__new__, Candidate)
 def _exclusions(ctx: _Context, buckets: list[list[Manufacturer]]) -> Exclusions:
     """The exclusions, by manufacturer id, built column by column; only the distinct
     messages run Python code of their own."""
-    rules = _Messages(ctx).rules
     ids: list[str] = []
     names: list[str] = []
     reasons: list[ExclusionReason] = []
-    texts: list[str] = []
     for reason, bucket in zip(_REASONS, buckets, strict=True):
         if not bucket:
             continue
         ids += [m.user_id for m in bucket]
         names += [m.name for m in bucket]
         reasons += repeat(reason, len(bucket))
-        key, write = rules[reason]
-        if key is None:
-            texts += repeat(write(bucket[0]), len(bucket))
-        else:
-            keys = key(bucket)
-            written = {k: write(m) for k, m in dict(zip(keys, bucket, strict=True)).items()}
-            texts += map(written.__getitem__, keys)
+
+    def texts() -> list[str]:
+        rules = _Messages(ctx).rules
+        out: list[str] = []
+        for reason, bucket in zip(_REASONS, buckets, strict=True):
+            if not bucket:
+                continue
+            key, write = rules[reason]
+            if key is None:
+                out += repeat(write(bucket[0]), len(bucket))
+            else:
+                keys = key(bucket)
+                written = {k: write(m) for k, m in dict(zip(keys, bucket, strict=True)).items()}
+                out += map(written.__getitem__, keys)
+        return out
+
     if len(ids) < 2:  # itemgetter needs an index, and gives a bare item for one
-        return Exclusions.from_columns(ids, names, reasons, texts)
+        return Exclusions.from_columns(ids, names, reasons, texts())
     by_id = itemgetter(*sorted(range(len(ids)), key=ids.__getitem__))
-    return Exclusions.from_columns(by_id(ids), by_id(names), by_id(reasons), by_id(texts))
+    result = Exclusions.from_columns(by_id(ids), by_id(names), by_id(reasons), ("",) * len(ids))
+    object.__setattr__(result, "_messages", lambda: by_id(texts()))
+    return result
 
 
 def _candidates(ctx: _Context, qualified: list[Manufacturer]) -> tuple[Candidate, ...]:
@@ -577,9 +592,16 @@ def _candidates(ctx: _Context, qualified: list[Manufacturer]) -> tuple[Candidate
                 cost = 2.0 - p / budget_minor
         score = m.score
         rated = score.rating
-        rating = NEUTRAL if rated is None or score.on_probation else min(1.0, max(0.0, float(rated)))
-        weekly = m.weekly_capacity
-        load = (weekly - m.current_load - quantity) / weekly
+        if rated is None or score.on_probation:
+            rating = NEUTRAL
+        else:
+            rating = float(rated)
+            if not 0.0 <= rating <= 1.0:  # (cheaper than min and max)
+                rating = 1.0 if rating > 1.0 else 0.0
+        weekly = m.weekly_capacity  # >= the quantity here, unless the load is negative (a Manufacturer allows it)
+        load = (weekly - m.current_load - quantity) / weekly if weekly > 0 else 0.0
+        if load > 1.0:
+            load = 1.0
         # the same sum, in the same order, as ScoreParts.total
         minus_totals.append(-(W_SLACK * slack + W_COST * cost + W_RATING * rating + W_LOAD * load))
         parts.append(new_parts((slack, cost, rating, load)))
@@ -599,7 +621,9 @@ def _candidates(ctx: _Context, qualified: list[Manufacturer]) -> tuple[Candidate
 
 def route(request: RoutingRequest, manufacturers: Sequence[Manufacturer], now: datetime) -> RoutingDecision:
     """Rank the manufacturers that pass every hard filter and choose the best; report
-    every other one with the first filter it fails. See the module docs for the rules."""
+    every other one with the first filter it fails. See the module docs for the rules.
+    Manufacturer ids (user ids) are unique: with a duplicate, the order between the two
+    would depend on the input order."""
     ctx = _Context.of(request, now)
     buckets, qualified = _screen(ctx, manufacturers)
     candidates = _candidates(ctx, qualified)

@@ -21,8 +21,9 @@ every exclusion with its message, and the override form.
 from __future__ import annotations
 
 import contextlib
-from collections import Counter
+import re
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from operator import attrgetter
 from typing import Any
@@ -35,8 +36,9 @@ from werkzeug.wrappers import Response as BaseResponse
 from caratzon_core.access import Action, Actor, Resource, authorize, decide
 from caratzon_core.accounts import Role
 from caratzon_core.blobs import BlobTooLarge
-from caratzon_core.designs import GEMSTONE_TYPES, METALS
+from caratzon_core.designs import GEMSTONE_TYPES, METALS, Design
 from caratzon_core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from caratzon_core.licensing import Modification
 from caratzon_core.manufacturers import Manufacturer, Process, Vetting
 from caratzon_core.messaging import MessageKind
 from caratzon_core.money import CURRENCY_EXPONENTS, Money
@@ -86,6 +88,7 @@ PROCESS_LABELS = {
     Process.PLATING: "Plating",
     Process.ENAMEL: "Enamel",
 }
+SETTING_LABELS = {Setting.PRONG: "Prong", Setting.PAVE: "Pavé", Setting.BEZEL: "Bezel", Setting.CHANNEL: "Channel"}
 VETTING_LABELS = {Vetting.PENDING: "Pending vetting", Vetting.VETTED: "Vetted", Vetting.SUSPENDED: "Suspended"}
 EXCLUSION_LABELS = {
     ExclusionReason.NOT_VETTED: "Not vetted",
@@ -113,10 +116,20 @@ MOVE_FORMS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "disputed": ("Dispute the order", ("reason",), "A production manager looks into it."),
     "cancelled": ("Cancel the order", ("reason",), "Anything charged is refunded."),
 }
+# What the page says once a step is taken (by the key of the step's form).
+DONE_MESSAGES = {
+    "quality_check": "Done: the pieces are waiting for the quality check; a production manager checks them.",
+    "qc_passed": "Done: the pieces passed the quality check; the manufacturer may now ship them.",
+    "qc_failed": "Done: the pieces failed the quality check and go back into production.",
+    "declined": "Done: you declined the job; it goes back to routing.",
+}
 # A production manager's "in_production" from quality check fails the pieces.
 QC_FAIL = ("Fail the quality check", ("reason",), "The pieces go back into production.")
 REQUIRED_INPUTS = frozenset({("disputed", "reason"), ("cancelled", "reason"), ("qc_failed", "reason"),
                              ("shipped", "carrier"), ("shipped", "tracking")})
+
+# The statuses an order can be (re)assigned from (OrderService.assign).
+ASSIGNABLE = frozenset({OrderStatus.SUBMITTED, OrderStatus.ROUTED, OrderStatus.ACCEPTED, OrderStatus.IN_PRODUCTION})
 
 _ID = "__order_id__"
 _REASON = attrgetter("reason")
@@ -173,6 +186,15 @@ def minor_filter(amount: int, currency: str) -> str:
     return f"{money.to_decimal():,.{money.exponent}f}"
 
 
+_UUID_IN_PARENS = re.compile(r" \([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\)")
+
+
+@bp.app_template_filter("without_ids")
+def without_ids_filter(text: str) -> str:
+    """A use case's sentence without the ids it names people by: ``Chose Max Ltd (6f1c…)`` → ``Chose Max Ltd``."""
+    return _UUID_IN_PARENS.sub("", text)
+
+
 @bp.app_template_filter("score")
 def score_filter(value: float | Decimal | None) -> str:
     return "-" if value is None else f"{float(value):.2f}"
@@ -226,15 +248,35 @@ def _order_form(agreement_id: str, *, values: Mapping[str, Any] | None = None,
     actor = _actor()
     view = services().licensing.agreement(actor, agreement_id, client())
     authorize(actor, Action.ORDER_CREATE, Resource("order", owner_id=view.agreement.buyer_id))
-    values = values or blank_order_values()
+    design = _licensed_design(actor, view.agreement.design_id)
+    may_modify = view.agreement.terms.may_modify
+    # The metals the buyer may choose: the design's own unless the licence allows changing it.
+    fixed_metals = () if design is None or Modification.METAL in may_modify else design.metals
+    if values is None:
+        values = blank_order_values()
+        if len(fixed_metals) == 1:
+            values["alloy"] = fixed_metals[0]
     rows = max(STONE_ROWS, len(values["stones"]) + 1)
+    today = services().deps.clock.now().date()
     return (
         render_template("production/order_form.html", view=view, agreement=view.agreement, values=values,
                         errors=errors or {}, quote=quoted, metals=METALS, gemstones=GEMSTONE_TYPES,
-                        settings=list(Setting), finishes=FINISH_LABELS, sizes=SIZE_LABELS,
-                        stone_rows=min(rows, MAX_STONE_LINES), today=services().deps.clock.now().date()),
+                        settings=SETTING_LABELS, finishes=FINISH_LABELS, sizes=SIZE_LABELS,
+                        stone_rows=min(rows, MAX_STONE_LINES), today=today, earliest=today + timedelta(days=1),
+                        design=design, fixed_metals=fixed_metals,
+                        may_size=Modification.RING_SIZE in may_modify,
+                        may_stones=Modification.STONE_SIZE in may_modify),
         status,
     )
+
+
+def _licensed_design(actor: Actor, design_id: str) -> Design | None:
+    """The design the licence is for (its metals and stones tell the buyer what "as
+    designed" means), or None when it can no longer be shown."""
+    try:
+        return services().designs.view(actor, design_id, client()).design
+    except DomainError:
+        return None
 
 
 _ORDER_INPUTS = (*ORDER_FIELDS, "stones", "form")
@@ -328,6 +370,32 @@ def _conversation(actor: Actor, view: OrderView) -> Any:
     return attrs.evolve(thread, messages=tuple(m for m in thread.messages if m.message.kind is not MessageKind.EVENT))
 
 
+def _party_label(party_id: str, view: OrderView, names: Mapping[str, str]) -> str:
+    """Who a ledger account or a payment is for, by name where the page knows it."""
+    order = view.order
+    if party_id == order.buyer_id:
+        return f"The buyer, {view.buyer.name}" if view.buyer and view.buyer.name else "The buyer"
+    if party_id == order.designer_id:
+        return "The designer"
+    if party_id in names:
+        return f"The manufacturer, {names[party_id]}"
+    return "A manufacturer" if party_id else "-"
+
+
+def _account_label(account: str, view: OrderView, names: Mapping[str, str]) -> str:
+    """A ledger account as people read it; the account itself is shown beside it."""
+    if account == "clearing":
+        return "Clearing (the buyer's payment)"
+    if account == "revenue:platform_fee":
+        return "Platform fee (revenue)"
+    kind, _, party_id = account.partition(":")
+    if kind == "payable":
+        _, _, party_id = party_id.partition(":")
+        party = _party_label(party_id, view, names)
+        return f"Owed to {party[:1].lower()}{party[1:]}"
+    return account
+
+
 def _move_forms(view: OrderView) -> list[dict[str, Any]]:
     out = []
     for move in view.moves:
@@ -348,14 +416,17 @@ def _order_page(order_id: str, *, action_key: str | None = None, action_values: 
     moves = _move_forms(view)
     # A step tried from an old page may no longer have its button: its problem goes on top.
     orphan = [] if any(m["key"] == action_key for m in moves) else list((action_errors or {}).values())
+    names = _names(actor, view)
     return (
         render_template(
             "production/order.html", view=view, order=view.order, brief=view.order.brief,
-            quote=view.order.quote, thread=_conversation(actor, view), names=_names(actor, view),
+            quote=view.order.quote, thread=_conversation(actor, view), names=names,
             moves=moves, orphan_errors=orphan, action_key=action_key, action_values=action_values or {},
             action_errors=action_errors or {}, post_values=post_values or {}, post_errors=post_errors or {},
             rules=_attachment_rules(), status_labels=STATUS_LABELS, side_labels=SIDE_LABELS,
-            size_labels=SIZE_LABELS, finish_labels=FINISH_LABELS, metals=METALS,
+            size_labels=SIZE_LABELS, finish_labels=FINISH_LABELS, metals=METALS, setting_labels=SETTING_LABELS,
+            account_label=lambda account: _account_label(account, view, names),
+            party_label=lambda party_id: _party_label(party_id, view, names),
             steering=_can(actor, Action.ORDER_ROUTE),
             is_maker=view.my_side is Side.MANUFACTURER,
         ),
@@ -384,7 +455,9 @@ def transition(order_id: str) -> BaseResponse | tuple[str, int]:
         errors = _errors(exc, known=("reason", "carrier", "tracking"))
         return _order_page(order_id, action_key=key, action_values=values, action_errors=errors,
                            status=status_for(exc))
-    flash(f"Done: the order is now {STATUS_LABELS[moved.status].lower()}.", "success")
+    flash(DONE_MESSAGES.get(key) or f"Done: the order is now {STATUS_LABELS[moved.status].lower()}.", "success")
+    if to == "declined":  # the job is no longer theirs, nor the order page
+        return redirect(url_for("production.orders"), code=303)
     return redirect(url_for("production.order", order_id=order_id), code=303)
 
 
@@ -425,16 +498,18 @@ def _board_row(row: Any, urls: Mapping[str, str]) -> dict[str, Any]:
     """What the board shows of one order: its first candidates and the exclusions
     counted by reason (the order's routing page has them all)."""
     decision: RoutingDecision = row.decision
-    counts = Counter(map(_REASON, decision.excluded))  # C-level: an order has an exclusion per manufacturer
+    counts = decision.excluded.counts()  # counted from the reasons alone: no sentence is written
     order = row.order
     return {"order": order, "ref": row.ref, "title": row.design_title, "decision": decision,
             **{name: url.replace(_ID, order.id) for name, url in urls.items()},
             "since": f"{order.submitted_at or order.created_at:%Y-%m-%d %H:%M UTC}",
             "expires": f"{order.offer_expires_at:%Y-%m-%d %H:%M UTC}" if order.offer_expires_at else "",
             "top": decision.candidates[:BOARD_CANDIDATES],
-            "overrides": decision.candidates[:BOARD_OVERRIDES],
+            # The one holding the job already is no choice.
+            "overrides": [c for c in decision.candidates[:BOARD_OVERRIDES + 1]
+                          if c.manufacturer_id != order.manufacturer_id][:BOARD_OVERRIDES],
             "more": max(0, len(decision.candidates) - BOARD_CANDIDATES),
-            "excluded": [(EXCLUSION_LABELS[r], counts[r]) for r in ExclusionReason if counts[r]],
+            "excluded": [(EXCLUSION_LABELS[r], counts[r]) for r in ExclusionReason if counts.get(r)],
             "excluded_total": len(decision.excluded), "holder": _holder(row.order.manufacturer_id, decision)}
 
 
@@ -446,7 +521,9 @@ def _holder(manufacturer_id: str | None, decision: RoutingDecision) -> str:
     for c in decision.candidates:
         if c.manufacturer_id == manufacturer_id:
             return c.name
-    return next((e.name for e in decision.excluded if e.manufacturer_id == manufacturer_id), "a manufacturer")
+    excluded = decision.excluded  # by name only: reading a whole exclusion writes every message
+    ids = excluded.manufacturer_ids
+    return excluded.names[ids.index(manufacturer_id)] if manufacturer_id in ids else "a manufacturer"
 
 
 @bp.get("/production/routing")
@@ -464,7 +541,7 @@ def board() -> str:
             "routing_url": url_for("production.routing", order_id=_ID),
             "assign_url": url_for("production.assign", order_id=_ID)}
     rows = [_board_row(r, urls) for r in (found[:BOARD_PAGE] if more else found)]
-    return render_template("production/board.html", rows=rows, more=more, shown=BOARD_CANDIDATES)
+    return render_template("production/board.html", rows=rows, more=more, shown=BOARD_CANDIDATES, metals=METALS)
 
 
 def _routing_page(order_id: str, *, values: Mapping[str, str] | None = None,
@@ -477,10 +554,18 @@ def _routing_page(order_id: str, *, values: Mapping[str, str] | None = None,
     for e in decision.excluded:
         by_reason.setdefault(e.reason, []).append(e)
     groups = [(EXCLUSION_LABELS[r], by_reason[r]) for r in ExclusionReason if r in by_reason]
+    order = view.order
+    # Why someone cannot be chosen even with a reason (the use case refuses them), for the select.
+    blocked = {m.user_id: ("not vetted" if m.vetting is not Vetting.VETTED else
+                           "NDA does not cover the wanted-by date")
+               for m in makers
+               if m.vetting is not Vetting.VETTED or not m.nda_valid_through(order.brief.wanted_by)}
     return (
-        render_template("production/routing.html", view=view, order=view.order, decision=decision, groups=groups,
+        render_template("production/routing.html", view=view, order=order, decision=decision, groups=groups,
                         makers=makers, values=values or {}, errors=errors or {}, status_labels=STATUS_LABELS,
-                        vetting_labels=VETTING_LABELS),
+                        vetting_labels=VETTING_LABELS, metals=METALS, blocked=blocked,
+                        assignable=order.status in ASSIGNABLE,
+                        best_holds_it=decision.chosen is not None and decision.chosen == order.manufacturer_id),
         status,
     )
 
@@ -498,6 +583,10 @@ def assign(order_id: str) -> BaseResponse | tuple[str, int]:
     chosen manufacturer and a written reason."""
     form = request.form
     values = {"manufacturer_id": form.get("manufacturer_id", "").strip(), "reason": form.get("reason", "")}
+    if form.get("override") and not values["manufacturer_id"]:
+        # The override form with no one chosen is not "assign to the best".
+        return _routing_page(order_id, values=values, status=422, errors={
+            "manufacturer_id": "Choose the manufacturer to give the job to (or use “Assign to the best”)."})
     try:
         order = services().orders.assign(_actor(), order_id, values["manufacturer_id"] or None,
                                          reason=values["reason"] or None, client=client())

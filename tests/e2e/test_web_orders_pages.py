@@ -230,7 +230,7 @@ def test_the_order_form_shows_every_problem_by_its_field_and_stores_nothing(worl
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     check_markup(page)
-    assert "Unknown alloy" in _error(page, "alloy")
+    assert "Choose the alloy." in _error(page, "alloy")
     assert "must be after today" in _error(page, "wanted_by")
     assert "at most 40" in _error(page, "engraving")
     assert 'value="60"' in page and 'value="US"' in page and f'value="{yesterday}"' in page

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from caratzon_adapters.sql.uow import SqlUnitOfWorkFactory
@@ -113,3 +113,39 @@ def test_two_simultaneous_acceptances_of_one_offer_make_one_agreement(
     with sql_uow() as uow:
         assert uow.agreements.for_negotiation(neg.id) is not None
         assert len(uow.agreements.active_for_design(design.id)) == 1
+
+
+def test_racing_orders_never_exceed_the_licence_unit_cap(sql_uow: SqlUnitOfWorkFactory, tmp_path: Path) -> None:
+    """Issue #5: units are counted under the design's lock at submission, so eight
+    orders racing for the last 10 units of a 40-piece licence cannot all pass."""
+    from caratzon_core.errors import ValidationFailed
+    from caratzon_core.services.orders import OrderService
+
+    licensing, designer, buyers, design, clock = world(sql_uow, tmp_path)
+    today = clock.now().date()
+    capped = terms(today, False)
+    capped["unit_cap"] = 40
+    option = licensing.add_option(designer, design.id, "Capped", capped)
+    neg = licensing.open(buyers[0], option.id)
+    _, agreement = licensing.accept(designer, neg.id)
+    deps = licensing._d  # the same wiring: no manufacturers, so orders wait for routing
+    orders = OrderService(deps, None)  # type: ignore[arg-type]
+    brief = {"alloy": "18k_yellow", "quantity": 30, "ship_to": "GB",
+             "wanted_by": (today + timedelta(days=30)).isoformat()}
+    # The design needs an analysed CAD file for the quote.
+    from caratzon_core.services.designs import DesignService
+
+    cube = tmp_path / "ring.stl"
+    cube.write_bytes(b"solid cube\n" + b" " * 64)
+    DesignService(deps).add_asset(designer, design.id, Upload("ring.stl", cube, "cad", "production"))
+    orders.create(buyers[0], agreement.id, brief)
+    drafts = [orders.create(buyers[0], agreement.id, {**brief, "quantity": 5}, submit_now=False) for _ in range(BUYERS)]
+
+    results = run_at_once(BUYERS, lambda i: orders.submit(buyers[0], drafts[i].id))
+
+    submitted = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert len(submitted) == 2 and len(refused) == BUYERS - 2
+    assert all(isinstance(r, ValidationFailed) and "at most" in str(r) for r in refused), refused
+    with sql_uow() as uow:
+        assert uow.orders.units_ordered(agreement.id) == 40

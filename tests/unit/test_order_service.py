@@ -6,6 +6,7 @@ manufacturer under NDA, while it holds the job), P16 (order notices)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import attrs
@@ -298,3 +299,35 @@ def test_cancel_before_production_refunds_everything(world) -> None:
     orders.transition(p["max"], second.id, "in_production")
     with pytest.raises(Conflict):
         orders.transition(p["bea"], second.id, "cancelled", reason="Too late?")
+
+
+def test_stones_left_as_designed_are_made_quoted_and_routed(world, tmp_path) -> None:
+    """An order that names no stones makes the design's own: they are quoted (not
+    "no stones") and need a workshop that can set them, though the licence does not
+    allow changing the stones."""
+    orders, _, store, clock, p, agreement, _, _ = world
+    design = store.state.designs[agreement.design_id]
+    from caratzon_core.designs import GemOrigin, Gemstone
+
+    store.state.designs[design.id] = attrs.evolve(design, gemstones=(
+        Gemstone("diamond", GemOrigin.NATURAL, Decimal("0.40"), 4),))
+    quote = orders.quote_for(p["bea"], agreement.id, brief(clock.now().date()))
+    stones = quote.line("stones")
+    assert stones.per_piece.amount_minor == 4 * (15000 + 800)  # 4 x (0.1 ct x 1,500.00 + 8.00)
+    order = orders.create(p["bea"], agreement.id, brief(clock.now().date()))
+    assert order.brief.stones[0].count == 4 and order.brief.stones[0].carat == Decimal("0.100")
+    # Changing them is still refused under this licence.
+    other = brief(clock.now().date(), stones=[{"type": "ruby", "carat": "0.1", "count": 4, "setting": "prong"}])
+    with pytest.raises(ValidationFailed, match="changing the stones"):
+        orders.create(p["bea"], agreement.id, other)
+
+
+def test_empty_fields_say_what_is_missing_and_typed_line_breaks_are_kept(world) -> None:
+    orders, _, _, clock, p, agreement, _, _ = world
+    with pytest.raises(ValidationFailed) as err:
+        orders.create(p["bea"], agreement.id, {"alloy": "", "quantity": "", "ship_to": "", "wanted_by": ""})
+    assert err.value.by_field() == {"alloy": "Choose the alloy.", "quantity": "Say how many pieces.",
+                                    "ship_to": "Say which country the pieces ship to.",
+                                    "wanted_by": "Say by when the pieces are wanted."}
+    order = orders.create(p["bea"], agreement.id, brief(clock.now().date(), notes="Line one\r\nLine two"))
+    assert order.brief.notes == "Line one\nLine two"

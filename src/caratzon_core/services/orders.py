@@ -39,6 +39,7 @@ from caratzon_core.money import Money
 from caratzon_core.notices import NoticeKind, order_step
 from caratzon_core.orders import (
     OPEN_STATUSES,
+    Brief,
     Order,
     OrderEvent,
     OrderStatus,
@@ -56,6 +57,7 @@ from caratzon_core.orders import (
     release_job,
     ship,
     start_production,
+    stones_as_designed,
     submit,
 )
 from caratzon_core.payments import LEASE, InstructionKind, PaymentInstruction, done, failed
@@ -73,6 +75,13 @@ HARD_EXCLUSIONS = frozenset({ExclusionReason.NOT_VETTED, ExclusionReason.NDA_NOT
 BUYER_STEPS = frozenset({"order.submitted", "order.accepted", "order.in_production", "order.qc_failed",
                          "order.shipped", "order.delivered", "order.completed", "order.cancelled",
                          "order.disputed"})
+
+
+def _as_designed(brief: Brief, design: Design) -> Brief:
+    """No stone lines means "as designed": the design's own stones are made (and quoted)."""
+    if brief.stones or not design.gemstones:
+        return brief
+    return attrs.evolve(brief, stones=stones_as_designed(design.gemstones))
 
 
 def order_ref(order_id: str) -> str:
@@ -219,8 +228,9 @@ class OrderService:
         parsed = parse_brief(brief, today=today)
         with self._d.uow() as uow:
             agreement, design = self._licensed(uow, actor, agreement_id)
+            parsed = _as_designed(parsed, design)
             check_licence(parsed, agreement.terms, units_used=uow.orders.units_ordered(agreement.id),
-                          design_metals=design.metals, today=today)
+                          design_metals=design.metals, today=today, design_stones=stones_as_designed(design.gemstones))
             return quote(parsed, self._analysis(uow, design.id), self._prices(uow, today),
                          royalty_per_unit=agreement.terms.fees.royalty_per_unit)
 
@@ -233,8 +243,9 @@ class OrderService:
         now = self._d.clock.now()
         with self._d.uow() as uow:
             agreement, design = self._licensed(uow, actor, agreement_id)
+            parsed = _as_designed(parsed, design)
             check_licence(parsed, agreement.terms, units_used=uow.orders.units_ordered(agreement.id),
-                          design_metals=design.metals, today=today)
+                          design_metals=design.metals, today=today, design_stones=stones_as_designed(design.gemstones))
             order = Order(id=self._d.ids.new_id(), buyer_id=actor.id, design_id=design.id,
                           designer_id=design.designer_id, agreement_id=agreement.id, brief=parsed,
                           status=OrderStatus.DRAFT, created_at=now, updated_at=now)
@@ -259,7 +270,8 @@ class OrderService:
                 raise Conflict("The licence or design of this order is gone.", field="agreement_id")
             uow.agreements.lock_design(design.id)
             check_licence(order.brief, agreement.terms, units_used=uow.orders.units_ordered(agreement.id),
-                          design_metals=design.metals, today=now.date())
+                          design_metals=design.metals, today=now.date(),
+                          design_stones=stones_as_designed(design.gemstones))
             priced = quote(order.brief, self._analysis(uow, design.id),
                            self._prices(uow, now.date()), royalty_per_unit=agreement.terms.fees.royalty_per_unit)
             moved, event = submit(order, side, actor.id, now, quote=priced)
