@@ -3,6 +3,7 @@ on both databases, and the schema refuses values the domain does not know."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 
@@ -60,12 +61,18 @@ def test_upgrade_builds_exactly_the_declared_schema(empty_engine: Engine) -> Non
     assert current_revision(empty_engine) == head_revision() == "0004"
     assert schema_differences(empty_engine, tables.metadata) == []
 
-    # compare_metadata does not look at CHECK constraints: compare their names here.
+    # compare_metadata does not look at CHECK constraints: compare their names here, and
+    # the quoted values each allows (a migration that forgets an enum value, say a new
+    # ledger entry kind, would refuse rows the code writes).
     inspector = inspect(empty_engine)
+    quoted = re.compile(r"'([^']*)'")
     for table in tables.metadata.sorted_tables:
-        declared = {c.name for c in table.constraints if isinstance(c, CheckConstraint)}
-        live = {c["name"] for c in inspector.get_check_constraints(table.name)}
-        assert live == declared, table.name
+        declared = {c.name: c for c in table.constraints if isinstance(c, CheckConstraint)}
+        live = {c["name"]: c["sqltext"] for c in inspector.get_check_constraints(table.name)}
+        assert set(live) == set(declared), table.name
+        for name, constraint in declared.items():
+            assert set(quoted.findall(str(live[name]))) == set(quoted.findall(str(constraint.sqltext))), \
+                f"{table.name}.{name}"
 
     upgrade(empty_engine)  # idempotent
     assert current_revision(empty_engine) == "0004"

@@ -27,7 +27,7 @@ depends_on = None
 VETTINGS = ("pending", "vetted", "suspended")
 ORDER_STATUSES = ("draft", "submitted", "routed", "accepted", "in_production", "quality_check", "shipped",
                   "delivered", "completed", "cancelled", "disputed")
-ENTRY_KINDS = ("charge", "refund", "payout")
+ENTRY_KINDS = ("charge", "refund", "payout", "reassign")
 INSTRUCTION_KINDS = ("charge", "refund", "transfer")
 INSTRUCTION_STATUSES = ("pending", "done", "failed")
 
