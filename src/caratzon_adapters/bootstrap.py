@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from caratzon_adapters.config import Config, mail_domain
+from caratzon_core.export import PersonalData
 from caratzon_core.ports import (
     AIService,
     AssetInspector,
@@ -21,6 +22,7 @@ from caratzon_core.ports import (
     PasswordHasher,
     PasswordStrength,
     PaymentGateway,
+    PersonalDataReader,
     UnitOfWorkFactory,
 )
 from caratzon_core.services.accounts import AccountService
@@ -28,11 +30,14 @@ from caratzon_core.services.audit import AuditService
 from caratzon_core.services.deps import MB, Deps, Settings
 from caratzon_core.services.designs import DesignService
 from caratzon_core.services.engagement import EngagementService
+from caratzon_core.services.export import ExportService
 from caratzon_core.services.licensing import LicensingService
 from caratzon_core.services.manufacturing import ManufacturerService
 from caratzon_core.services.messaging import MessagingService
 from caratzon_core.services.notifications import NotificationService
 from caratzon_core.services.orders import OrderService
+from caratzon_core.services.policy import PolicyService
+from caratzon_core.services.requests import RequestService
 from caratzon_core.signing import HmacSigner
 
 
@@ -49,7 +54,10 @@ class Services:
     notifications: NotificationService
     manufacturers: ManufacturerService
     orders: OrderService
+    requests: RequestService
+    policy: PolicyService
     blobs: BlobStore
+    export: ExportService
     _engine: Any = None
 
     def healthy(self) -> bool:
@@ -107,6 +115,7 @@ def bootstrap(
             signer=HmacSigner(key, purpose="blob-links"),
             clock=clock,
             endpoint_url=config.s3_endpoint_url,
+            region=config.s3_region,
         )
     if inspector is None:
         work = config.data_dir / "tmp"
@@ -153,9 +162,45 @@ def bootstrap(
         notifications=NotificationService(deps),
         manufacturers=ManufacturerService(deps),
         orders=OrderService(deps, designs),
+        requests=RequestService(deps),
+        policy=PolicyService(deps),
         blobs=blobs,
+        export=ExportService(deps, make_personal_data_reader(uow), export_processors(config)),
         engine=engine,
     )
+
+
+def make_personal_data_reader(uow: UnitOfWorkFactory) -> PersonalDataReader:
+    """The export's reader for the store the unit of work runs on (issue #6, part 2)."""
+    from caratzon_adapters.sql.uow import SqlUnitOfWorkFactory
+
+    if isinstance(uow, SqlUnitOfWorkFactory):
+        from caratzon_adapters.sql.export import SqlPersonalDataReader
+
+        return SqlPersonalDataReader(uow.engine)
+    from caratzon_core.testing import InMemoryStore
+
+    if isinstance(uow, InMemoryStore):
+        from caratzon_core.testing_export import InMemoryPersonalDataReader
+
+        return InMemoryPersonalDataReader(uow)
+    return _NoReader()
+
+
+class _NoReader:
+    """For a unit of work this module cannot read from (a test's wrapper): the
+    export refuses, everything else works."""
+
+    def read(self, user_id: str) -> PersonalData:
+        raise NotImplementedError("this store has no personal-data reader")
+
+
+def export_processors(config: Config) -> dict[str, Any]:
+    """The processors register as the access export carries it."""
+    from caratzon_adapters.processors import processors_register
+    from caratzon_core.processors import register_document
+
+    return register_document(processors_register(config))
 
 
 def make_ai(config: Config) -> AIService:

@@ -4,6 +4,7 @@ SQLite and local files under ``CARATZON_DATA_DIR`` and a secret generated once."
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
@@ -33,6 +34,9 @@ def _load_or_create_secret(data_dir: Path) -> str:
     with os.fdopen(fd, "w") as f:
         f.write(key)
     return key
+
+
+_AWS_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
 
 
 def _flag(raw: str | None) -> bool:
@@ -84,6 +88,8 @@ class Config:
     # "local" (files under data_dir/blobs) or "s3://bucket/prefix".
     blob_store: str = "local"
     s3_endpoint_url: str | None = None
+    # The bucket's AWS region: signs links and is named in the processors register.
+    s3_region: str = "us-east-1"
     max_cad_mb: int = 200
     max_image_mb: int = 20
     link_ttl_seconds: int = 300
@@ -144,6 +150,8 @@ class Config:
             "behind_proxy": _flag(env.get("CARATZON_BEHIND_PROXY")),
             "blob_store": env.get("CARATZON_BLOB_STORE") or "local",
             "s3_endpoint_url": env.get("CARATZON_S3_ENDPOINT_URL") or None,
+            "s3_region": (env.get("CARATZON_S3_REGION") or env.get("AWS_REGION")
+                          or env.get("AWS_DEFAULT_REGION") or "us-east-1").strip().lower(),
             "max_cad_mb": whole("CARATZON_MAX_CAD_MB", 200, 1, 2048),
             "max_image_mb": whole("CARATZON_MAX_IMAGE_MB", 20, 1, 512),
             "link_ttl_seconds": whole("CARATZON_LINK_TTL_SECONDS", 300, 10, 7 * 24 * 3600),
@@ -160,6 +168,8 @@ class Config:
             raise ConfigError("CARATZON_AI must be 'offline' or 'gemini'.")
         if values["ai"] == "gemini" and not values["gemini_api_key"] and "gemini_api_key" not in overrides:
             raise ConfigError("CARATZON_AI=gemini needs CARATZON_GEMINI_API_KEY.")
+        if not _AWS_REGION.fullmatch(str(values["s3_region"])):
+            raise ConfigError("CARATZON_S3_REGION must be an AWS region such as 'us-east-1' or 'eu-west-2'.")
         smtp = values["smtp_url"]
         if smtp:
             _check_smtp_url(str(smtp))
@@ -185,6 +195,7 @@ class Config:
             "CARATZON_BEHIND_PROXY": str(self.behind_proxy).lower(),
             "CARATZON_BLOB_STORE": self.blob_store,
             "CARATZON_S3_ENDPOINT_URL": self.s3_endpoint_url or "",
+            "CARATZON_S3_REGION": self.s3_region,
             "CARATZON_MAX_CAD_MB": str(self.max_cad_mb),
             "CARATZON_MAX_IMAGE_MB": str(self.max_image_mb),
             "CARATZON_LINK_TTL_SECONDS": str(self.link_ttl_seconds),

@@ -12,10 +12,13 @@ from caratzon_cli import (
     config,
     db,
     demo,
+    dsr,
+    export,
     manufacturers,
     negotiations,
     orders,
     outbox,
+    policy,
     prices,
     serve,
     users,
@@ -45,7 +48,10 @@ app.command("route")(orders.route)
 app.add_typer(orders.app, name="orders")
 app.add_typer(manufacturers.app, name="manufacturers")
 app.add_typer(prices.app, name="prices")
+app.add_typer(policy.app, name="policy")
 app.command("worker")(worker.worker)
+app.add_typer(dsr.app, name="dsr")
+app.command("export")(export.export)
 
 
 @app.callback()

@@ -13,6 +13,7 @@ from caratzon_cli.output import out, print_json, table
 from caratzon_cli.state import state
 from caratzon_core.access import Actor
 from caratzon_core.accounts import Language, Role, User
+from caratzon_core.requests import request_ref
 from caratzon_core.services.accounts import SignUp
 from caratzon_core.services.deps import Client
 
@@ -122,3 +123,22 @@ def list_(
             rows,
         )
     )
+
+
+@app.command("flag-minor")
+def flag_minor(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The account reported as a minor's.")],
+    reason: Annotated[str, typer.Option("--reason", help="What was reported, and by whom (required).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Caratzon is for people aged 18 or over (policy §12): restrict the account at
+    once and queue an urgent erasure request for it (see `caratzon dsr list`)."""
+    opened = state(ctx).services.requests.flag_minor(Actor.cli_operator(), email, reason, CLI_CLIENT)
+    r = opened.request
+    if as_json:
+        print_json({"user_id": r.user_id, "status": "restricted", "request_id": r.id, "reference": request_ref(r.id),
+                    "merged_into_existing": opened.merged, "due_at": r.due_at.isoformat()})
+        return
+    typer.echo(f"{email.strip().lower()} is restricted; erasure request {request_ref(r.id)} is first in the queue "
+               f"(due {r.due_at:%Y-%m-%d}).")

@@ -52,6 +52,11 @@ class Action(enum.StrEnum):
     ORDER_VIEW = "order.view"
     ORDER_ROUTE = "order.route"
     PRICES_SET = "prices.set"
+    POLICY_PUBLISH = "policy.publish"
+    DSR_OPEN = "dsr.open"
+    DSR_VIEW = "dsr.view"
+    DSR_WORK = "dsr.work"
+    USER_FLAG_MINOR = "user.flag_minor"
 
 
 class Scope(enum.Enum):
@@ -168,6 +173,17 @@ POLICY: dict[Action, Rule] = {
     ),
     Action.ORDER_ROUTE: Rule(frozenset({Role.PRODUCTION_MANAGER, Role.ADMIN}), Scope.ANY),
     Action.PRICES_SET: Rule(frozenset({Role.PRODUCTION_MANAGER, Role.ADMIN}), Scope.ANY),
+    # Issue #6, part 5 (P46): a new privacy-policy version, and its notices.
+    Action.POLICY_PUBLISH: Rule(frozenset({Role.ADMIN}), Scope.ANY),
+    # Issue #6, parts 1 and 7: data-subject requests (P35-P42) and reported minors (P45).
+    # Restricted people keep every right (allow_restricted); an admin opens a request on
+    # someone's behalf only after the person proves control of the account's email.
+    Action.DSR_OPEN: Rule(ALL_ROLES, Scope.OWN, admin_on_others=True,
+                          explain="You may only make requests about your own data."),
+    Action.DSR_VIEW: Rule(ALL_ROLES, Scope.OWN, admin_on_others=True,
+                          explain="You may only see your own requests."),
+    Action.DSR_WORK: Rule(frozenset({Role.ADMIN}), Scope.ANY),
+    Action.USER_FLAG_MINOR: Rule(frozenset({Role.ADMIN}), Scope.ANY),
 }
 
 _ROLE_NAMES = {
@@ -284,6 +300,11 @@ _VERBS = {
     Action.ORDER_VIEW: "see an order",
     Action.ORDER_ROUTE: "route orders to manufacturers",
     Action.PRICES_SET: "set metal, stone and labour prices",
+    Action.POLICY_PUBLISH: "publish a new privacy policy version",
+    Action.DSR_OPEN: "make a data-subject request",
+    Action.DSR_VIEW: "see a data-subject request",
+    Action.DSR_WORK: "work the queue of data-subject requests",
+    Action.USER_FLAG_MINOR: "flag an account as a minor's",
 }
 
 

@@ -23,6 +23,7 @@ import enum
 import re
 import string
 from collections.abc import Mapping
+from datetime import date
 from types import MappingProxyType
 from typing import Self
 
@@ -43,6 +44,13 @@ class NoticeKind(enum.StrEnum):
     ORDER_UPDATE = "order_update"
     AGREEMENT_CONCLUDED = "agreement_concluded"  # to the party who accepted
     JOB_OFFERED = "job_offered"
+    POLICY_CHANGED = "policy_changed"  # a material privacy-policy change (P46)
+    # Data-subject requests (issue #6, part 1): the code that proves control of the
+    # email, and the answer (P42). They take {request_type} (already in the reader's
+    # language), {code} or {reference} with {outcome} / {reason}, and {url}.
+    REQUEST_CODE = "request_code"
+    REQUEST_COMPLETED = "request_completed"
+    REQUEST_REFUSED = "request_refused"
 
 
 def _frozen_values(values: Mapping[str, str]) -> Mapping[str, str]:
@@ -76,7 +84,8 @@ class Template:
 # Every kind takes {name} (the recipient) and {url}; offers also take {counterparty},
 # {design_title} and {amount} (already formatted with its currency); an expiring offer
 # takes {expires_at} (already formatted for the reader); new messages take {count} and
-# {thread_title}. English has a singular form for one new message, looked up as
+# {thread_title}; a policy change takes {effective_date} (already formatted for the
+# reader) and {url} (the new version's page). English has a singular form for one new message, looked up as
 # "<kind>.one" when {count} is "1".
 
 _EN_SIGN = "\n\n— Caratzon"
@@ -144,6 +153,31 @@ TEMPLATES: Mapping[str, Mapping[str, Template]] = {
             "Hello {name},\n\nYou accepted the offer of {amount} from {counterparty} for “{design_title}”. "
             "The licence agreement is now in force.\n\nSee its terms:\n{url}" + _EN_SIGN,
         ),
+        NoticeKind.POLICY_CHANGED: Template(
+            "Our privacy policy is changing on {effective_date}",
+            "Hello {name},\n\nWe have made important changes to the Caratzon privacy policy. The new "
+            "version takes effect on {effective_date}.\n\nRead it here:\n{url}\n\nFrom that date we will ask you, "
+            "when you sign in, to confirm that you have read it. Continued use of Caratzon after that date "
+            "constitutes acceptance of the new policy." + _EN_SIGN,
+        ),
+        NoticeKind.REQUEST_CODE: Template(
+            "Your Caratzon verification code: {code}",
+            "Hello {name},\n\nOur privacy team was asked to open a request for {request_type} on your Caratzon "
+            "account. If that was you, give them this code to confirm it:\n\n    {code}\n\n"
+            "The code works once, within 15 minutes. If you did not ask, ignore this email: nothing happens "
+            "without the code.\n\nYou can also make requests yourself in your Privacy Center:\n{url}" + _EN_SIGN,
+        ),
+        NoticeKind.REQUEST_COMPLETED: Template(
+            "Your privacy request {reference} is completed",
+            "Hello {name},\n\nYour request for {request_type} (reference {reference}) is completed.\n\n"
+            "{outcome}\n\nSee all your requests in your Privacy Center:\n{url}" + _EN_SIGN,
+        ),
+        NoticeKind.REQUEST_REFUSED: Template(
+            "Your privacy request {reference} was refused",
+            "Hello {name},\n\nWe could not carry out your request for {request_type} (reference {reference}).\n\n"
+            "The reason: {reason}\n\nIf you disagree, reply to privacy@caratzon.com or open a new request. "
+            "See all your requests in your Privacy Center:\n{url}" + _EN_SIGN,
+        ),
     },
     Language.ZH_HANS: {
         NoticeKind.OFFER_RECEIVED: Template(
@@ -202,6 +236,30 @@ TEMPLATES: Mapping[str, Mapping[str, Template]] = {
             "{name}，您好：\n\n您已接受 {counterparty} 就“{design_title}”提出的报价 {amount}，许可协议现已生效。\n\n"
             "请点击以下链接查看协议条款：\n{url}" + _HANS_SIGN,
         ),
+        NoticeKind.POLICY_CHANGED: Template(
+            "我们的隐私政策将于 {effective_date} 更新",
+            "{name}，您好：\n\n我们对 Caratzon 隐私政策作出了重要修改，新版本将于 {effective_date} 生效。\n\n"
+            "请点击以下链接阅读：\n{url}\n\n自该日期起，您登录时我们会请您确认已阅读新政策。"
+            "该日期之后继续使用 Caratzon，即表示您接受新的隐私政策。" + _HANS_SIGN,
+        ),
+        NoticeKind.REQUEST_CODE: Template(
+            "您的 Caratzon 验证码：{code}",
+            "{name}，您好：\n\n有人请我们的隐私团队为您的 Caratzon 账户提出“{request_type}”的请求。"
+            "如确是您本人，请将以下验证码告知团队以作确认：\n\n    {code}\n\n"
+            "验证码只能使用一次，15 分钟内有效。如非您本人操作，请忽略此邮件：没有验证码，任何请求都不会被提出。\n\n"
+            "您也可以在隐私中心自行提出请求：\n{url}" + _HANS_SIGN,
+        ),
+        NoticeKind.REQUEST_COMPLETED: Template(
+            "您的隐私请求 {reference} 已完成",
+            "{name}，您好：\n\n您关于“{request_type}”的请求（编号 {reference}）已完成。\n\n"
+            "{outcome}\n\n请在隐私中心查看您的全部请求：\n{url}" + _HANS_SIGN,
+        ),
+        NoticeKind.REQUEST_REFUSED: Template(
+            "您的隐私请求 {reference} 未获受理",
+            "{name}，您好：\n\n我们无法执行您关于“{request_type}”的请求（编号 {reference}）。\n\n"
+            "原因：{reason}\n\n如有异议，请回复 privacy@caratzon.com 或提出新的请求。"
+            "请在隐私中心查看您的全部请求：\n{url}" + _HANS_SIGN,
+        ),
     },
     Language.ZH_HANT: {
         NoticeKind.OFFER_RECEIVED: Template(
@@ -259,6 +317,30 @@ TEMPLATES: Mapping[str, Mapping[str, Template]] = {
             "授權協議已生效：{design_title}",
             "{name} 您好：\n\n您已接受 {counterparty} 就「{design_title}」提出的報價 {amount}，授權協議現已生效。\n\n"
             "請點擊以下連結查看協議條款：\n{url}" + _HANT_SIGN,
+        ),
+        NoticeKind.POLICY_CHANGED: Template(
+            "我們的私隱政策將於 {effective_date} 更新",
+            "{name} 您好：\n\n我們對 Caratzon 私隱政策作出了重要修訂，新版本將於 {effective_date} 生效。\n\n"
+            "請點擊以下連結閱讀：\n{url}\n\n自該日期起，您登入時我們會請您確認已閱讀新政策。"
+            "該日期之後繼續使用 Caratzon，即表示您接受新的私隱政策。" + _HANT_SIGN,
+        ),
+        NoticeKind.REQUEST_CODE: Template(
+            "您的 Caratzon 驗證碼：{code}",
+            "{name} 您好：\n\n有人請我們的私隱團隊為您的 Caratzon 帳戶提出「{request_type}」的請求。"
+            "如確是您本人，請將以下驗證碼告知團隊以作確認：\n\n    {code}\n\n"
+            "驗證碼只能使用一次，15 分鐘內有效。如非您本人操作，請忽略此電郵：沒有驗證碼，任何請求都不會被提出。\n\n"
+            "您亦可在私隱中心自行提出請求：\n{url}" + _HANT_SIGN,
+        ),
+        NoticeKind.REQUEST_COMPLETED: Template(
+            "您的私隱請求 {reference} 已完成",
+            "{name} 您好：\n\n您關於「{request_type}」的請求（編號 {reference}）已完成。\n\n"
+            "{outcome}\n\n請在私隱中心查看您的全部請求：\n{url}" + _HANT_SIGN,
+        ),
+        NoticeKind.REQUEST_REFUSED: Template(
+            "您的私隱請求 {reference} 未獲受理",
+            "{name} 您好：\n\n我們無法執行您關於「{request_type}」的請求（編號 {reference}）。\n\n"
+            "原因：{reason}\n\n如有異議，請回覆 privacy@caratzon.com 或提出新的請求。"
+            "請在私隱中心查看您的全部請求：\n{url}" + _HANT_SIGN,
         ),
     },
 }
@@ -376,3 +458,14 @@ PER_PIECE: Mapping[str, str] = {Language.EN: "per piece", Language.ZH_HANS: "每
 
 def per_piece(language: str) -> str:
     return PER_PIECE.get(language) or PER_PIECE[FALLBACK_LANGUAGE]
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
+
+
+def long_date(day: date, language: str) -> str:
+    """A date as a reader of ``language`` writes it: "4 March 2027", "2027年3月4日"."""
+    if language in (Language.ZH_HANS, Language.ZH_HANT):
+        return f"{day.year}年{day.month}月{day.day}日"
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"

@@ -23,6 +23,7 @@ from caratzon_core.catalog import CatalogPage, CatalogQuery
 from caratzon_core.consent import ConsentRecord, DailyEngagement, EngagementEvent
 from caratzon_core.credentials import ApiToken, LoginAttempt, ThrottleKey
 from caratzon_core.designs import Asset, AssetKind, Design, Inspection
+from caratzon_core.export import PersonalData
 from caratzon_core.ledger import JournalEntry
 from caratzon_core.licence_options import LicenceOption
 from caratzon_core.manufacturers import CompletedJob, Manufacturer, PartnerScore, Vetting
@@ -33,6 +34,7 @@ from caratzon_core.outbox import OutboxMessage
 from caratzon_core.payments import PaymentInstruction
 from caratzon_core.privacy import PolicyAcceptance, PolicyVersion
 from caratzon_core.quote import PriceTable
+from caratzon_core.requests import DataRequest, RequestType, VerificationCode
 
 # -- infrastructure ----------------------------------------------------------------
 
@@ -125,7 +127,13 @@ class PolicyRepository(Protocol):
 
     def get(self, version: str) -> PolicyVersion | None: ...
 
-    def add_version(self, version: PolicyVersion) -> None: ...
+    def versions(self) -> list[PolicyVersion]:
+        """Every version, oldest first (by effective date, then version)."""
+        ...
+
+    def add_version(self, version: PolicyVersion) -> None:
+        """Insert; raise :class:`~caratzon_core.errors.Conflict` on a duplicate version."""
+        ...
 
     def record_acceptance(self, acceptance: PolicyAcceptance) -> None: ...
 
@@ -376,6 +384,12 @@ class OutboxRepository(Protocol):
         """Insert unless a row with the same de-duplication key exists; True if inserted."""
         ...
 
+    def add_many(self, messages: Sequence[OutboxMessage]) -> int:
+        """:meth:`add` for many rows in one statement (a batch of at most a few thousand,
+        with fresh ids); those whose de-duplication key exists are skipped. Returns
+        how many were inserted."""
+        ...
+
     def get(self, message_id: str) -> OutboxMessage | None: ...
 
     def claim_due(self, now: datetime, lease_until: datetime, *, limit: int = 100) -> builtins.list[OutboxMessage]:
@@ -488,6 +502,57 @@ class PaymentInstructionRepository(Protocol):
     def for_order(self, order_id: str) -> builtins.list[PaymentInstruction]: ...
 
 
+class DataRequestRepository(Protocol):
+    """Data-subject requests (issue #6, part 1)."""
+
+    def add(self, request: DataRequest) -> None:
+        """Insert; raise :class:`~caratzon_core.errors.Conflict` when the person already
+        has an open request of the same type (the database refuses the duplicate even
+        if two transactions raced past the service's check)."""
+        ...
+
+    def get(self, request_id: str) -> DataRequest | None: ...
+
+    def get_for_update(self, request_id: str) -> DataRequest | None:
+        """Read and lock the row until the transaction ends."""
+        ...
+
+    def update(self, request: DataRequest) -> None:
+        """Raise :class:`~caratzon_core.errors.NotFound` if it does not exist."""
+        ...
+
+    def open_of_type(self, user_id: str, kind: RequestType) -> DataRequest | None:
+        """The person's open (received or in progress) request of this type, if any,
+        locked until the transaction ends (so two merges into it serialise)."""
+        ...
+
+    def list_for_user(self, user_id: str, *, limit: int = 200) -> builtins.list[DataRequest]:
+        """Newest first."""
+        ...
+
+    def queue(self, *, include_closed: bool = False, overdue_at: datetime | None = None,
+              limit: int = 1000) -> builtins.list[DataRequest]:
+        """Open requests (every request with ``include_closed``), urgent ones first, then
+        by due date, then id. ``overdue_at``: only open ones due before that moment."""
+        ...
+
+
+class VerificationCodeRepository(Protocol):
+    """One-time codes proving control of an account's email (issue #6, part 1)."""
+
+    def add(self, code: VerificationCode) -> None: ...
+
+    def latest(self, user_id: str, purpose: str) -> VerificationCode | None:
+        """The most recently sent code for this person and purpose."""
+        ...
+
+    def update(self, code: VerificationCode) -> None: ...
+
+    def sent_since(self, user_id: str, since: datetime) -> builtins.list[datetime]:
+        """When codes were sent to this person at or after ``since``, oldest first."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the ``with`` block without :meth:`commit` rolls back."""
 
@@ -515,6 +580,8 @@ class UnitOfWork(Protocol):
     ledger: LedgerRepository
     prices: PriceRepository
     payments: PaymentInstructionRepository
+    data_requests: DataRequestRepository
+    verification_codes: VerificationCodeRepository
 
     def __enter__(self) -> Self: ...
 
@@ -609,3 +676,16 @@ class AIService(Protocol):
 
 class Mailer(Protocol):
     def send(self, *, to: str, subject: str, body: str, message_id: str) -> None: ...
+
+
+# -- access and portability export (issue #6, part 2) -----------------------------------
+
+
+class PersonalDataReader(Protocol):
+    """Finds everything stored about a person, driven by the data map: every row
+    where a user-reference column names them, and the rows hanging off those."""
+
+    def read(self, user_id: str) -> PersonalData:
+        """Rows per section of :data:`caratzon_core.export.SECTION_KEYS`; messages
+        only those the person wrote; files only those the person uploaded."""
+        ...

@@ -34,6 +34,7 @@ from caratzon_core.ports import (
     AuditRepository,
     CatalogReader,
     ConsentRepository,
+    DataRequestRepository,
     DesignRepository,
     EngagementRepository,
     LedgerRepository,
@@ -53,11 +54,13 @@ from caratzon_core.ports import (
     TokenRepository,
     TranslationRepository,
     UserRepository,
+    VerificationCodeRepository,
 )
 from caratzon_core.privacy import INITIAL_POLICY_VERSION, PolicyAcceptance, PolicyVersion
 from caratzon_core.services.deps import Deps, Settings
 from caratzon_core.signing import HmacSigner
 from caratzon_core.testing_orders import Ledger, Manufacturers, Orders, OrderState, Payments, Prices
+from caratzon_core.testing_requests import DataRequests, RequestState, VerificationCodes
 from caratzon_core.testing_trade import (
     Agreements,
     LicenceOptions,
@@ -144,6 +147,7 @@ class _State:
     stats: dict[str, list[int]] = attrs.Factory(dict)  # design id -> [views, saves]
     trade: TradeState = attrs.Factory(TradeState)
     production: OrderState = attrs.Factory(OrderState)
+    requests: RequestState = attrs.Factory(RequestState)
 
 
 class _Users:
@@ -239,9 +243,14 @@ class _Policies:
     def get(self, version: str) -> PolicyVersion | None:
         return self.s.policies.get(version)
 
+    def versions(self) -> list[PolicyVersion]:
+        return sorted(self.s.policies.values(), key=lambda p: (p.effective_date, p.version))
+
     def add_version(self, version: PolicyVersion) -> None:
         if version.version in self.s.policies:
             raise Conflict(f"Policy version {version.version} exists already.")
+        if version.published_at is not None:  # stored as UTC, as the database does
+            version = attrs.evolve(version, published_at=version.published_at.astimezone(UTC))
         self.s.policies[version.version] = version
 
     def record_acceptance(self, acceptance: PolicyAcceptance) -> None:
@@ -565,6 +574,8 @@ class InMemoryUnitOfWork:
     ledger: LedgerRepository
     prices: PriceRepository
     payments: PaymentInstructionRepository
+    data_requests: DataRequestRepository
+    verification_codes: VerificationCodeRepository
 
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
@@ -618,6 +629,8 @@ class InMemoryUnitOfWork:
         self.ledger = Ledger(self._work.production)
         self.prices = Prices(self._work.production)
         self.payments = Payments(self._work.production)
+        self.data_requests = DataRequests(self._work.requests)
+        self.verification_codes = VerificationCodes(self._work.requests)
 
 
 class InMemoryStore:

@@ -7,6 +7,7 @@ unit of work there binds these to its state.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from datetime import date, datetime
 
 import attrs
@@ -260,6 +261,19 @@ class Outbox:
             raise Conflict("Duplicate outbox id.")
         self.s.outbox[message.id] = message
         return True
+
+    def add_many(self, messages: Sequence[OutboxMessage]) -> int:
+        keys = {m.dedupe_key for m in self.s.outbox.values()}
+        added = 0
+        for message in messages:
+            if message.dedupe_key in keys:
+                continue
+            if message.id in self.s.outbox:
+                raise Conflict("Duplicate outbox id.")
+            self.s.outbox[message.id] = message
+            keys.add(message.dedupe_key)
+            added += 1
+        return added
 
     def get(self, message_id: str) -> OutboxMessage | None:
         return self.s.outbox.get(message_id)

@@ -17,15 +17,20 @@ from caratzon_web import (
     account,
     api,
     api_designs,
+    api_export,
     api_licensing,
     api_orders,
+    api_privacy,
     auth,
     blobs,
     catalog,
     consent,
     errors,
+    export_pages,
     health,
+    legal_processors,
     pages,
+    privacy_center,
     production,
     studio,
     trade,
@@ -83,6 +88,8 @@ def create_app(config: Config | None = None, *, services: Services | None = None
     csrf.exempt(api_designs.bp)
     csrf.exempt(api_licensing.bp)
     csrf.exempt(api_orders.bp)
+    csrf.exempt(api_privacy.bp)
+    csrf.exempt(api_export.bp)
 
     app.before_request(load_session_user)
     app.context_processor(template_globals)
@@ -91,6 +98,7 @@ def create_app(config: Config | None = None, *, services: Services | None = None
     errors.register(app)
 
     app.register_blueprint(pages.bp)
+    app.register_blueprint(legal_processors.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(studio.bp)
@@ -98,11 +106,15 @@ def create_app(config: Config | None = None, *, services: Services | None = None
     app.register_blueprint(trade.bp)
     app.register_blueprint(production.bp)
     app.register_blueprint(consent.bp)
+    app.register_blueprint(privacy_center.bp)
     app.register_blueprint(blobs.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(api_designs.bp)
     app.register_blueprint(api_licensing.bp)
     app.register_blueprint(api_orders.bp)
+    app.register_blueprint(api_privacy.bp)
+    app.register_blueprint(api_export.bp)
+    app.register_blueprint(export_pages.bp)
     app.register_blueprint(health.bp)
     return app
 

@@ -68,6 +68,7 @@ from caratzon_core.orders import (
 )
 from caratzon_core.payments import InstructionKind, InstructionStatus
 from caratzon_core.privacy import INITIAL_POLICY_VERSION
+from caratzon_core.requests import MAX_DETAILS, Origin, RequestStatus, RequestType
 from caratzon_core.routing import ExclusionReason
 from caratzon_core.services.engagement import MAX_ANALYTICS_DAYS
 
@@ -1963,6 +1964,140 @@ _ORDER_PATHS: dict[str, Any] = {
     },
 }
 _PATHS.update(_ORDER_PATHS)
+
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+_REGISTER = {
+    "type": "object",
+    "required": ["version", "processors", "no_sale", "transfers"],
+    "properties": {
+        "version": {"type": "integer"},
+        "processors": {"type": "array", "items": {
+            "type": "object",
+            "required": ["key", "name", "purpose", "data_categories", "region", "transfer_safeguard",
+                         "promise_ids", "in_use", "status", "jurisdictions"],
+            "properties": {"data_categories": _STRINGS, "promise_ids": _STRINGS, "jurisdictions": _STRINGS,
+                           "in_use": {"type": "boolean"},
+                           **{k: {"type": "string"} for k in ("key", "name", "purpose", "region",
+                                                              "transfer_safeguard", "status")}},
+        }},
+        "no_sale": {"type": "object", "description": "P24: no sale, no advertisers."},
+        "transfers": {"type": "object", "description": "P43: the jurisdictions the policy names, and the "
+                                                       "processors in use that send data elsewhere ('unlisted')."},
+    },
+}
+_PATHS["/api/v1/legal/processors"] = {
+    "get": {
+        "operationId": "getProcessorsRegister",
+        "summary": "The processors and international-transfers register of this deployment (policy §6, §10).",
+        "security": [],
+        "responses": {"200": {"description": "Every processor, in use or not, with purpose, data categories, "
+                                             "region, transfer safeguard and promise ids; the same data as "
+                                             "the page /legal/processors.",
+                              **_json(_REGISTER)}},
+    }
+}
+
+
+# -- data-subject requests (issue #6, part 1) ---------------------------------------------------
+
+_REQUEST_TYPES = [t.value for t in RequestType]
+_PRIVACY_SCHEMAS: dict[str, Any] = {
+    "PrivacyRequestInput": {
+        "type": "object",
+        "required": ["type"],
+        "additionalProperties": False,
+        "properties": {
+            "type": {"type": "string", "enum": _REQUEST_TYPES, "description": "Which right of policy section 9."},
+            "details": {"type": "string", "maxLength": MAX_DETAILS,
+                        "description": "What is wrong, what to erase, why you object… (optional)."},
+            "user_id": {"type": "string", "description": "Must be your own id if sent: a request about someone "
+                                                         "else's data is refused (403)."},
+        },
+    },
+    "PrivacyRequest": {
+        "type": "object",
+        "required": ["id", "reference", "type", "status", "origin", "details", "received_at", "due_at", "overdue",
+                     "merged", "closed_at", "outcome", "notes"],
+        "properties": {
+            "id": {"type": "string"},
+            "reference": {"type": "string", "description": "Short reference used in mails."},
+            "type": {"type": "string", "enum": _REQUEST_TYPES},
+            "status": {"type": "string", "enum": [s.value for s in RequestStatus]},
+            "origin": {"type": "string", "enum": [o.value for o in Origin]},
+            "details": {"type": "string"},
+            "received_at": {"type": "string", "format": "date-time"},
+            "due_at": {"type": "string", "format": "date-time", "description": "Received + 30 days."},
+            "overdue": {"type": "boolean"},
+            "merged": {"type": "integer", "minimum": 0,
+                       "description": "Later requests of the same type merged into this one."},
+            "closed_at": {"type": ["string", "null"], "format": "date-time"},
+            "outcome": {"type": ["string", "null"], "description": "What was done, or why it was refused."},
+            "notes": {"type": "array", "items": {
+                "type": "object", "required": ["at", "text"],
+                "properties": {"at": {"type": "string", "format": "date-time"}, "text": {"type": "string"}}}},
+            "merged_into_existing": {"type": "boolean", "description": "Only when opening: true when the request "
+                                                                       "was merged into an open one of its type."},
+        },
+    },
+    "PrivacyRequestList": {**_items("PrivacyRequest"), "description": "Newest first."},
+}
+_SCHEMAS.update(_PRIVACY_SCHEMAS)
+
+_PATHS["/api/v1/privacy/requests"] = {
+    "post": {
+        "operationId": "openPrivacyRequest",
+        "summary": "Exercise a right of policy section 9 about your own data. Restriction, objection and "
+                   "withdrawal of consent take effect at once (the request comes back completed); the others are "
+                   "answered within 30 days.",
+        "requestBody": {"required": True, **_json(_ref("PrivacyRequestInput"))},
+        "responses": {
+            "201": {"description": "The new request.", **_json(_ref("PrivacyRequest"))},
+            "200": {"description": "You already had an open request of this type: this one was merged into it "
+                                   "(merged_into_existing is true).", **_json(_ref("PrivacyRequest"))},
+            "400": _resp("BadRequest"),
+            "401": _resp("Unauthenticated"),
+            "403": _error("A request about someone else's data (field 'user_id' not yours)."),
+            "422": _resp("ValidationFailed"),
+        },
+    },
+    "get": {
+        "operationId": "listMyPrivacyRequests",
+        "summary": "Your data-subject requests with their status and due date.",
+        "responses": {
+            "200": {"description": "Newest first.", **_json(_ref("PrivacyRequestList"))},
+            "401": _resp("Unauthenticated"),
+        },
+    },
+}
+
+
+# -- access and portability export (issue #6, part 2) ---------------------------------------
+
+_SCHEMAS["PrivacyExport"] = {
+    "type": "object",
+    "required": ["schema", "url", "expires_at", "files", "size", "sha256"],
+    "properties": {
+        "schema": {"type": "string", "const": "caratzon.export/1",
+                   "description": "The format of export.json inside the zip (docs/export-schema.md)."},
+        "url": {"type": "string", "description": "Signed link to the zip: export.json and the files you uploaded."},
+        "expires_at": {"type": "string", "format": "date-time", "description": "24 hours after it was made."},
+        "files": {"type": "integer", "minimum": 0, "description": "Uploaded files in the zip."},
+        "size": {"type": "integer", "minimum": 0, "description": "Size of the zip in bytes."},
+        "sha256": {"type": "string", "description": "SHA-256 of the zip."},
+    },
+}
+_PATHS["/api/v1/privacy/export"] = {
+    "get": {
+        "operationId": "exportMyData",
+        "summary": "Access and portability (policy §9): everything we hold about you as versioned JSON plus the "
+                   "files you uploaded, zipped, behind a signed link that expires in 24 hours. Other people "
+                   "appear by role and pseudonym only. Audited.",
+        "responses": {
+            "200": {"description": "The link to your export.", **_json(_ref("PrivacyExport"))},
+            "401": _resp("Unauthenticated"),
+        },
+    }
+}
 
 
 _DOCUMENT: dict[str, Any] = {

@@ -1,6 +1,6 @@
-"""The privacy policy the portal shows and asks people to accept at sign-up: the
-version in force, read through the core. A later issue ships the full text and
-the version history."""
+"""The privacy policy version sign-up asks people to accept and the home page names:
+the version in force, read through the core. The policy pages themselves (text,
+version history, the acknowledgement banner) are in :mod:`caratzon_web.pages`."""
 
 from __future__ import annotations
 

@@ -463,3 +463,26 @@ def test_audit_prune_stores_and_replaces_the_checkpoint(uow_factory: UnitOfWorkF
     append_records(uow_factory, clock, 1)  # the chain goes on after pruning
     with uow_factory() as uow:
         assert [e.seq for e in uow.audit.entries()] == [5, 6, 7]
+
+
+def test_policy_versions_keep_text_and_publisher_and_list_in_order(uow_factory: UnitOfWorkFactory) -> None:
+    """Issue #6 part 5 (migration 0005): the full text of a version, when and by whom
+    it was published; ``versions()`` oldest first by effective date."""
+    published_at = T0.astimezone(PLUS_0530)  # stored and read back as UTC
+    text = "Privacy Policy\n\n13. Changes — 变更 — 變更\n" + "x" * 70_000 + "\n"
+    later = PolicyVersion("2027-06-01", date(2027, 6, 1), True, text, published_at, "operator:cli")
+    earlier = PolicyVersion("v2", date(2027, 1, 1), False, "Short.\n", T0 + timedelta(seconds=1), "user-0001")
+    with uow_factory() as uow:
+        uow.policies.add_version(later)
+        uow.policies.add_version(earlier)
+        uow.commit()
+    with uow_factory() as uow:
+        got = uow.policies.get("2027-06-01")
+        assert got == later
+        assert got is not None and got.text == text and got.published_by == "operator:cli"
+        assert_utc(got.published_at)
+        assert got.published_at == T0
+        assert [v.version for v in uow.policies.versions()] == [INITIAL_POLICY_VERSION, "v2", "2027-06-01"]
+        initial = uow.policies.versions()[0]
+        assert (initial.text, initial.published_at, initial.published_by) == (None, None, None)
+        assert uow.policies.current(datetime(2027, 6, 1, tzinfo=UTC)) == later

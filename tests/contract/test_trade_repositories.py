@@ -906,3 +906,29 @@ def test_remove_participant_drops_the_person_and_their_marks(uow_factory) -> Non
         assert uow.threads.get(thread.id).participants == frozenset({BUYER})
         assert uow.threads.read_marker(thread.id, DESIGNER) is None
         assert uow.threads.list_for_user(DESIGNER) == []
+
+
+def test_outbox_add_many_inserts_a_batch_and_skips_known_keys(uow_factory: UnitOfWorkFactory) -> None:
+    """Issue #6 part 5: a material policy change queues its notices 1,000 per statement."""
+    with uow_factory() as uow:
+        assert uow.outbox.add(make_outbox(1, key="policy_changed:v2:u1")) is True
+        uow.commit()
+    batch = [make_outbox(n, key=f"policy_changed:v2:u{n - 1}") for n in range(2, 6)]  # u1 is known already
+    batch.append(make_outbox(6, key="policy_changed:v2:u3"))  # twice in the same batch
+    with uow_factory() as uow:
+        assert uow.outbox.add_many([]) == 0
+        assert uow.outbox.add_many(batch) == 3
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.outbox.get("out-0002") is None  # its key was taken
+        assert uow.outbox.get("out-0003") == batch[1]
+        assert uow.outbox.get("out-0006") is None
+        assert uow.outbox.counts() == {"pending": 4, "sent": 0, "failed": 0}
+        assert uow.outbox.add_many(batch) == 0  # all known now
+
+
+def test_outbox_add_many_rolls_back_with_its_transaction(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        assert uow.outbox.add_many([make_outbox(n, key=f"k{n}") for n in range(1, 1001)]) == 1000
+    with uow_factory() as uow:
+        assert uow.outbox.counts() == {"pending": 0, "sent": 0, "failed": 0}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import attrs
+
 from caratzon_adapters.bootstrap import Services
 from caratzon_web import create_app
 
@@ -18,12 +20,8 @@ def test_healthz_is_ok_when_the_database_answers(client):
 
 
 def test_healthz_is_503_when_the_database_is_unreachable(config, services):
-    down = UnreachableDatabase(config=config, deps=services.deps, accounts=services.accounts,
-                               audit=services.audit, designs=services.designs,
-                               engagement=services.engagement, licensing=services.licensing,
-                               messaging=services.messaging, notifications=services.notifications,
-                               manufacturers=services.manufacturers, orders=services.orders,
-                               blobs=services.blobs)
+    # Every service as wired, whatever fields Services gains.
+    down = UnreachableDatabase(**{f.alias: getattr(services, f.name) for f in attrs.fields(Services)})
     app = create_app(config, services=down)
     response = app.test_client().get("/healthz")
     assert response.status_code == 503

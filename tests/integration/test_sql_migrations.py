@@ -58,7 +58,7 @@ def schema_differences(engine: Engine, metadata: MetaData) -> list[object]:
 def test_upgrade_builds_exactly_the_declared_schema(empty_engine: Engine) -> None:
     assert current_revision(empty_engine) is None
     upgrade(empty_engine)
-    assert current_revision(empty_engine) == head_revision() == "0004"
+    assert current_revision(empty_engine) == head_revision() == "0006"
     assert schema_differences(empty_engine, tables.metadata) == []
 
     # compare_metadata does not look at CHECK constraints: compare their names here, and
@@ -75,7 +75,7 @@ def test_upgrade_builds_exactly_the_declared_schema(empty_engine: Engine) -> Non
                 f"{table.name}.{name}"
 
     upgrade(empty_engine)  # idempotent
-    assert current_revision(empty_engine) == "0004"
+    assert current_revision(empty_engine) == "0006"
 
 
 def test_full_text_objects_exist_on_each_dialect(empty_engine: Engine) -> None:
@@ -130,7 +130,8 @@ def test_first_migration_seeds_the_policy_and_the_chain_head(empty_engine: Engin
         policies = conn.execute(select(tables.policy_versions)).mappings().all()
         head = conn.execute(select(tables.audit_head)).mappings().all()
     assert [dict(p) for p in policies] == [
-        {"version": INITIAL_POLICY_VERSION, "effective_date": date(2026, 3, 4), "material": False}
+        {"version": INITIAL_POLICY_VERSION, "effective_date": date(2026, 3, 4), "material": False,
+         "text": None, "published_at": None, "published_by": None}
     ]
     assert [dict(h) for h in head] == [{"id": 1, "seq": 0, "hash": "", "signature": ""}]
 
@@ -162,3 +163,31 @@ def test_the_schema_refuses_unknown_values(engine: Engine, table: tables.Table, 
         conn.execute(insert(table).values(values))
     with engine.begin() as conn:  # the good row goes in
         conn.execute(insert(tables.users).values(GOOD_USER))
+
+
+def test_0005_policy_version_columns_go_down_and_up_keeping_the_versions(empty_engine: Engine) -> None:
+    """Issue #6 part 5: 0005 adds the text, publication time and publisher of each
+    policy version; downgrading drops just those columns (SQLite: ALTER TABLE ...
+    DROP COLUMN, never a rebuild of a table others refer to), the rows stay."""
+    from alembic import command
+
+    from caratzon_adapters.sql.migrate import alembic_config
+
+    upgrade(empty_engine)
+    with empty_engine.begin() as conn:
+        conn.execute(insert(tables.policy_versions).values(
+            version="2027-01-01", effective_date=date(2027, 1, 1), material=True, text="Full text.\n",
+            published_at=NOW, published_by="operator:cli"))
+    with empty_engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0004")
+    columns = {c["name"] for c in inspect(empty_engine).get_columns("policy_versions")}
+    assert columns == {"version", "effective_date", "material"}
+    with empty_engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT version FROM policy_versions ORDER BY version").scalars().all()
+    assert rows == [INITIAL_POLICY_VERSION, "2027-01-01"]
+    upgrade(empty_engine)
+    assert schema_differences(empty_engine, tables.metadata) == []
+    with empty_engine.connect() as conn:
+        got = conn.execute(select(tables.policy_versions.c.version, tables.policy_versions.c.text)
+                           .order_by(tables.policy_versions.c.version)).all()
+    assert [tuple(r) for r in got] == [(INITIAL_POLICY_VERSION, None), ("2027-01-01", None)]

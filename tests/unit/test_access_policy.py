@@ -57,6 +57,12 @@ MATRIX: dict[Action, tuple[set[Role], set[Role], set[Role], set[Role]]] = {
     Action.ORDER_VIEW: ({B, D, M, PM, A}, {A}, {A}, {D, M, PM, A}),
     Action.ORDER_ROUTE: ({PM, A}, {PM, A}, {PM, A}, {PM, A}),
     Action.PRICES_SET: ({PM, A}, {PM, A}, {PM, A}, {PM, A}),
+    Action.POLICY_PUBLISH: ({A}, {A}, {A}, {A}),
+    # Issue #6: everyone asks about their own data; admins act for others (after the emailed code).
+    Action.DSR_OPEN: (ALL, {A}, {A}, {A}),
+    Action.DSR_VIEW: (ALL, {A}, {A}, {A}),
+    Action.DSR_WORK: ({A}, {A}, {A}, {A}),
+    Action.USER_FLAG_MINOR: ({A}, {A}, {A}, {A}),
 }
 
 

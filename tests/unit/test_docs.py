@@ -19,3 +19,14 @@ def test_privacy_conformance_maps_every_promise() -> None:
     text = (DOCS / "privacy-conformance.md").read_text()
     rows = re.findall(r"^\| (P\d+) \|", text, flags=re.M)
     assert rows == [f"P{i}" for i in range(1, 48)]
+
+
+# -- the data map (issue #6, part 0) --------------------------------------------------
+
+
+def test_data_map_doc_is_generated_from_the_map() -> None:
+    """docs/data-map.md is exactly what the data map says; regenerate it with
+    `python -m caratzon_adapters.sql.datamap > docs/data-map.md`."""
+    from caratzon_adapters.sql.datamap import data_map_markdown
+
+    assert (DOCS / "data-map.md").read_text() == data_map_markdown()

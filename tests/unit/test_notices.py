@@ -31,6 +31,13 @@ VALUES = {
     "order_ref": "A1B2C3",
     "step": "shipped",
     "quantity": "12",
+    "effective_date": "4 March 2027",  # policy changes (issue #6, part 5)
+    # data-subject requests (issue #6, part 1)
+    "code": "042917",
+    "request_type": "erasure of your data",
+    "reference": "9F3A21C0",
+    "outcome": "Everything not kept by law was erased.",
+    "reason": "We hold a legal duty to keep the invoices.",
 }
 
 HAN = re.compile(r"[\u4e00-\u9fff]")

@@ -177,6 +177,9 @@ def policy_to_row(version: PolicyVersion) -> dict[str, Any]:
         "version": version.version,
         "effective_date": version.effective_date,
         "material": version.material,
+        "text": version.text,
+        "published_at": version.published_at,
+        "published_by": version.published_by,
     }
 
 
@@ -185,6 +188,9 @@ def policy_from_row(row: Row) -> PolicyVersion:
         version=row["version"],
         effective_date=as_date(row["effective_date"]),
         material=bool(row["material"]),
+        text=row["text"],
+        published_at=utc_or_none(row["published_at"]),
+        published_by=row["published_by"],
     )
 
 

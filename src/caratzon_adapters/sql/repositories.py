@@ -221,6 +221,10 @@ class SqlPolicyRepository:
         row = self._conn.execute(stmt).mappings().first()
         return None if row is None else mapping.policy_from_row(row)
 
+    def versions(self) -> builtins.list[PolicyVersion]:
+        stmt = select(policy_versions).order_by(policy_versions.c.effective_date, policy_versions.c.version)
+        return [mapping.policy_from_row(r) for r in self._conn.execute(stmt).mappings()]
+
     def add_version(self, version: PolicyVersion) -> None:
         try:
             with self._conn.begin_nested():

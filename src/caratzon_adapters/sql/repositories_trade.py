@@ -529,6 +529,18 @@ class SqlOutboxRepository:
                 raise Conflict("Duplicate outbox id.") from None
             raise
 
+    def add_many(self, messages: Sequence[OutboxMessage]) -> int:
+        """INSERT ... ON CONFLICT (dedupe_key) DO NOTHING for the whole batch, sent as
+        multi-row statements by SQLAlchemy's "insertmanyvalues" (one compiled, cached
+        statement); RETURNING counts the rows inserted. No savepoint: a duplicate id
+        (never made by a fresh id generator) fails the caller's transaction."""
+        if not messages:
+            return 0
+        rows = [mapping.outbox_to_row(m) for m in messages]
+        stmt = (_upsert_insert(self._conn, outbox).on_conflict_do_nothing(index_elements=["dedupe_key"])
+                .returning(outbox.c.id))
+        return len(self._conn.execute(stmt, rows).all())
+
     def get(self, message_id: str) -> OutboxMessage | None:
         row = self._conn.execute(select(outbox).where(outbox.c.id == message_id)).mappings().first()
         return None if row is None else mapping.outbox_from_row(row)

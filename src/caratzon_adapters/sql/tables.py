@@ -45,6 +45,7 @@ from caratzon_core.negotiation import NegotiationStatus, Party
 from caratzon_core.orders import OrderStatus
 from caratzon_core.outbox import OutboxStatus
 from caratzon_core.payments import InstructionKind, InstructionStatus
+from caratzon_core.requests import Origin, RequestStatus, RequestType
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -162,6 +163,9 @@ policy_versions = Table(
     Column("version", String(32), primary_key=True),
     Column("effective_date", Date, nullable=False),
     Column("material", Boolean, nullable=False),
+    Column("text", Text, nullable=True),
+    Column("published_at", UtcDateTime(), nullable=True),
+    Column("published_by", String(255), nullable=True),
 )
 
 policy_acceptances = Table(
@@ -818,4 +822,75 @@ payment_instructions = Table(
     CheckConstraint("attempts >= 0", name="attempts_not_negative"),
     Index(None, "status", "next_attempt_at"),
     Index(None, "order_id", "created_at"),
+)
+
+
+# -- data-subject requests and verification codes (issue #6, part 1, migration 0006) ------
+#
+# ``open_type`` is the request type while the request is open and NULL once it is
+# closed: UNIQUE(user_id, open_type) lets a person hold at most one open request of
+# each type (NULLs never collide), so a duplicate is refused by the database even
+# when two requests race past the service's check. ``opened_by`` and ``handled_by``
+# are actor ids (a user id, "operator:<name>" or "platform"), kept without a foreign
+# key like the audit log's actors. ``notes_json`` is the timeline as a JSON list.
+
+REQUEST_TYPE_VALUES = [t.value for t in RequestType]
+REQUEST_STATUS_VALUES = [s.value for s in RequestStatus]
+REQUEST_ORIGIN_VALUES = [o.value for o in Origin]
+_OPEN_REQUEST = _one_of("status", [RequestStatus.RECEIVED.value, RequestStatus.IN_PROGRESS.value])
+_CLOSED_REQUEST = _one_of("status", [RequestStatus.COMPLETED.value, RequestStatus.REFUSED.value])
+
+data_requests = Table(
+    "data_requests",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id"), nullable=False),
+    Column("request_type", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("origin", String(16), nullable=False),
+    Column("opened_by", String(64), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("due_at", UtcDateTime(), nullable=False),
+    Column("details", Text, nullable=False),
+    Column("notes_json", Text, nullable=False),
+    Column("merged", Integer, nullable=False),
+    Column("urgent", Boolean, nullable=False),
+    Column("handled_by", String(64), nullable=True),
+    Column("taken_at", UtcDateTime(), nullable=True),
+    Column("closed_at", UtcDateTime(), nullable=True),
+    Column("outcome", Text, nullable=True),
+    Column("open_type", String(32), nullable=True),
+    UniqueConstraint("user_id", "open_type"),
+    CheckConstraint(_one_of("request_type", REQUEST_TYPE_VALUES), name="request_type"),
+    CheckConstraint(_one_of("status", REQUEST_STATUS_VALUES), name="status"),
+    CheckConstraint(_one_of("origin", REQUEST_ORIGIN_VALUES), name="origin"),
+    CheckConstraint(
+        f"({_OPEN_REQUEST} AND open_type = request_type AND closed_at IS NULL AND outcome IS NULL) "
+        f"OR ({_CLOSED_REQUEST} AND open_type IS NULL AND closed_at IS NOT NULL AND outcome IS NOT NULL)",
+        name="open_or_closed",
+    ),
+    CheckConstraint("due_at > received_at", name="due_after_receipt"),
+    CheckConstraint("merged >= 0", name="merged_not_negative"),
+    Index(None, "status", "due_at"),
+    Index(None, "user_id", "received_at"),
+)
+
+# Only a keyed digest of the code is stored (never the code); ``purpose`` is
+# "dsr:<type>". The latest code per person and purpose is the one that counts.
+verification_codes = Table(
+    "verification_codes",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id"), nullable=False),
+    Column("purpose", String(64), nullable=False),
+    Column("digest", String(128), nullable=False),
+    Column("requested_by", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("used_at", UtcDateTime(), nullable=True),
+    CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+    CheckConstraint("expires_at > created_at", name="expires_after_creation"),
+    Index(None, "user_id", "purpose", "created_at"),
+    Index(None, "user_id", "created_at"),
 )

@@ -38,6 +38,7 @@ from caratzon_adapters.sql.repositories_orders import (
     SqlPaymentInstructionRepository,
     SqlPriceRepository,
 )
+from caratzon_adapters.sql.repositories_requests import SqlDataRequestRepository, SqlVerificationCodeRepository
 from caratzon_adapters.sql.repositories_trade import (
     SqlAgreementRepository,
     SqlLicenceOptionRepository,
@@ -52,6 +53,7 @@ from caratzon_core.ports import (
     AuditRepository,
     CatalogReader,
     ConsentRepository,
+    DataRequestRepository,
     DesignRepository,
     EngagementRepository,
     LedgerRepository,
@@ -73,6 +75,7 @@ from caratzon_core.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
     UserRepository,
+    VerificationCodeRepository,
 )
 
 
@@ -101,6 +104,8 @@ class SqlUnitOfWork:
     ledger: LedgerRepository
     prices: PriceRepository
     payments: PaymentInstructionRepository
+    data_requests: DataRequestRepository
+    verification_codes: VerificationCodeRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -147,6 +152,8 @@ class SqlUnitOfWork:
         self.ledger = SqlLedgerRepository(conn)
         self.prices = SqlPriceRepository(conn)
         self.payments = SqlPaymentInstructionRepository(conn)
+        self.data_requests = SqlDataRequestRepository(conn)
+        self.verification_codes = SqlVerificationCodeRepository(conn)
         return self
 
     def __exit__(
