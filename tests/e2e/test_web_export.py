@@ -61,3 +61,13 @@ def test_the_button_needs_csrf_and_a_login(web, client) -> None:
     assert client.post("/privacy/export").status_code in (302, 400)
     browser = web.signed_in()
     assert browser.post("/privacy/export").status_code == 400
+
+
+def test_the_privacy_center_offers_the_download_and_the_nav_reaches_it(web) -> None:
+    browser = web.signed_in()
+    home = browser.get("/").get_data(as_text=True)
+    assert 'href="/privacy"' in home and "Privacy requests" not in home  # the queue is for admins
+    page = browser.get("/privacy").get_data(as_text=True)
+    assert page.count('action="/privacy/export"') == 2  # beside the rights of access and portability
+    token = web.csrf(browser, "/privacy")
+    assert browser.post("/privacy/export", data={"csrf_token": token}).status_code == 303
