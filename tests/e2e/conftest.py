@@ -193,7 +193,7 @@ def operator_token(services: Services, client: FlaskClient) -> Any:
 # -- orders, routing and production (issue #5) ---------------------------------------------------
 
 ORDER_PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
-ORDER_CUBE = b"solid cube\n" + b"facet normal 0 0 0\n" * 10 + b"endsolid cube\n"  # a watertight 10 mm cube
+from test_web_designs_support import ORDER_CUBE  # noqa: E402  (one definition, importable by name)
 
 
 class OrderWorld:

@@ -219,3 +219,7 @@ class Market:
 @pytest.fixture(name="market")
 def market_fixture(app: Flask, services: Services, clock: FakeClock, store: InMemoryStore) -> Market:
     return Market(app, services, clock, store)
+
+
+# A watertight 10 mm cube, as the FakeInspector reads it (orders need an analysed mesh).
+ORDER_CUBE = b"solid cube\n" + b"facet normal 0 0 0\n" * 10 + b"endsolid cube\n"  # a watertight 10 mm cube

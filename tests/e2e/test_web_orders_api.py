@@ -15,10 +15,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from test_web_designs_support import bearer, services_fixture  # noqa: F401
+from test_web_designs_support import ORDER_CUBE, bearer, services_fixture  # noqa: F401
 
 from caratzon_core.orders import OrderStatus
-from conftest import ORDER_CUBE
 
 
 def _error(response, status: int, code: str | None = None, field: str | None = None) -> dict:

@@ -20,12 +20,11 @@ import re
 from datetime import timedelta
 
 import pytest
-from test_web_designs_support import check_markup, csrf_of, post_forms, services_fixture  # noqa: F401
+from test_web_designs_support import ORDER_CUBE, check_markup, csrf_of, post_forms, services_fixture  # noqa: F401
 
 from caratzon_core.ledger import EntryKind
 from caratzon_core.manufacturers import Vetting
 from caratzon_core.orders import OrderStatus
-from conftest import ORDER_CUBE
 
 CSRF_TEXT = "This form was not sent from a Caratzon page, or it expired"
 
