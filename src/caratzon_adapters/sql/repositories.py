@@ -9,7 +9,7 @@ an error otherwise).
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -551,6 +551,33 @@ def _insert_if_absent(conn: Connection, table: Table, values: Mapping[str, Any],
         return False
     conn.execute(insert(table).values(dict(values)))
     return True
+
+
+def _claim_due(conn: Connection, table: Table, *, pending: str, now: datetime, lease_until: datetime, limit: int,
+               order_by: Sequence[ColumnElement[Any]]) -> builtins.list[dict[str, Any]]:
+    """Claim the pending rows of an outbox-like table that are due and not leased,
+    oldest first, by setting their lease; the rows as claimed. On PostgreSQL
+    ``FOR UPDATE SKIP LOCKED``: rows another transaction is claiming are passed
+    over, and a row it claimed and committed meanwhile is re-checked (its lease
+    now runs) and left out."""
+    t = table
+    stmt = (
+        select(t)
+        .where(
+            t.c.status == pending,
+            or_(t.c.claimed_until.is_(None), t.c.claimed_until <= now),
+            or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now),
+        )
+        .order_by(*order_by)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    rows = conn.execute(stmt).mappings().all()
+    if not rows:
+        return []
+    conn.execute(update(t).where(t.c.id.in_([r["id"] for r in rows])).values(claimed_until=lease_until))
+    return [{**r, "claimed_until": lease_until} for r in rows]
 
 
 # -- consent and engagement ---------------------------------------------------------------

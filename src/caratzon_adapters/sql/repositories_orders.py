@@ -28,7 +28,7 @@ from sqlalchemy import ColumnElement, Connection, Select, bindparam, func, inser
 from sqlalchemy.exc import IntegrityError
 
 from caratzon_adapters.sql import mapping
-from caratzon_adapters.sql.repositories import _insert_if_absent, _upsert
+from caratzon_adapters.sql.repositories import _claim_due, _insert_if_absent, _upsert
 from caratzon_adapters.sql.tables import (
     ledger_entries,
     ledger_lines,
@@ -346,24 +346,9 @@ class SqlPaymentInstructionRepository:
         transaction is claiming are passed over, and a row it claimed and committed
         meanwhile is re-checked (its lease now runs) and left out."""
         p = payment_instructions
-        stmt = (
-            select(p)
-            .where(
-                p.c.status == InstructionStatus.PENDING.value,
-                or_(p.c.claimed_until.is_(None), p.c.claimed_until <= now),
-                or_(p.c.next_attempt_at.is_(None), p.c.next_attempt_at <= now),
-            )
-            .order_by(p.c.created_at, _by_code_point(self._conn, p.c.id))
-            .limit(limit)
-        )
-        if self._conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
-        rows = self._conn.execute(stmt).mappings().all()
-        if not rows:
-            return []
-        ids = [r["id"] for r in rows]
-        self._conn.execute(update(p).where(p.c.id.in_(ids)).values(claimed_until=lease_until))
-        return [mapping.instruction_from_row({**r, "claimed_until": lease_until}) for r in rows]
+        rows = _claim_due(self._conn, p, pending=InstructionStatus.PENDING.value, now=now, lease_until=lease_until,
+                          limit=limit, order_by=(p.c.created_at, _by_code_point(self._conn, p.c.id)))
+        return [mapping.instruction_from_row(r) for r in rows]
 
     def update(self, instruction: PaymentInstruction) -> None:
         p = payment_instructions

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, RowMapping, Select, and_, func, insert, or_, 
 from sqlalchemy.exc import IntegrityError
 
 from caratzon_adapters.sql import mapping
-from caratzon_adapters.sql.repositories import _insert_if_absent, _upsert_insert
+from caratzon_adapters.sql.repositories import _claim_due, _insert_if_absent, _upsert_insert
 from caratzon_adapters.sql.tables import (
     agreements,
     designs,
@@ -549,25 +549,9 @@ class SqlOutboxRepository:
         """Oldest first. On PostgreSQL ``FOR UPDATE SKIP LOCKED``: rows another
         transaction is claiming are passed over, and a row it claimed and committed
         meanwhile is re-checked (its lease now runs) and left out."""
-        o = outbox
-        stmt = (
-            select(o)
-            .where(
-                o.c.status == OutboxStatus.PENDING.value,
-                or_(o.c.claimed_until.is_(None), o.c.claimed_until <= now),
-                or_(o.c.next_attempt_at.is_(None), o.c.next_attempt_at <= now),
-            )
-            .order_by(o.c.created_at, o.c.id)
-            .limit(limit)
-        )
-        if self._conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
-        rows = self._conn.execute(stmt).mappings().all()
-        if not rows:
-            return []
-        ids = [r["id"] for r in rows]
-        self._conn.execute(update(o).where(o.c.id.in_(ids)).values(claimed_until=lease_until))
-        return [mapping.outbox_from_row({**r, "claimed_until": lease_until}) for r in rows]
+        rows = _claim_due(self._conn, outbox, pending=OutboxStatus.PENDING.value, now=now, lease_until=lease_until,
+                          limit=limit, order_by=(outbox.c.created_at, outbox.c.id))
+        return [mapping.outbox_from_row(r) for r in rows]
 
     def update(self, message: OutboxMessage) -> None:
         values = {k: v for k, v in mapping.outbox_to_row(message).items() if k != "id"}
