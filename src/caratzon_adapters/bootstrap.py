@@ -7,7 +7,7 @@ Nothing happens at import time; call :func:`bootstrap`.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -23,6 +23,7 @@ from caratzon_core.ports import (
     PasswordStrength,
     PaymentGateway,
     PersonalDataReader,
+    PrivacyStore,
     UnitOfWorkFactory,
 )
 from caratzon_core.services.accounts import AccountService
@@ -30,6 +31,7 @@ from caratzon_core.services.audit import AuditService
 from caratzon_core.services.deps import MB, Deps, Settings
 from caratzon_core.services.designs import DesignService
 from caratzon_core.services.engagement import EngagementService
+from caratzon_core.services.erasure import ErasureService
 from caratzon_core.services.export import ExportService
 from caratzon_core.services.licensing import LicensingService
 from caratzon_core.services.manufacturing import ManufacturerService
@@ -38,6 +40,7 @@ from caratzon_core.services.notifications import NotificationService
 from caratzon_core.services.orders import OrderService
 from caratzon_core.services.policy import PolicyService
 from caratzon_core.services.requests import RequestService
+from caratzon_core.services.retention import RetentionService
 from caratzon_core.signing import HmacSigner
 
 
@@ -58,6 +61,8 @@ class Services:
     policy: PolicyService
     blobs: BlobStore
     export: ExportService
+    erasure: ErasureService
+    retention: RetentionService
     _engine: Any = None
 
     def healthy(self) -> bool:
@@ -150,11 +155,18 @@ def bootstrap(
         payments=payments or OfflineGateway(),
     )
     designs = DesignService(deps)
+    audit = AuditService(deps)
+    privacy = make_privacy_store(uow)
+    # Without the SQL store (the in-memory fake) the export still works; its zip is then
+    # not queued for deletion, as nothing could delete it.
+    export = ExportService(deps, make_personal_data_reader(uow), export_processors(config),
+                           privacy=None if isinstance(privacy, _NoPrivacyStore) else privacy)
+    erasure = ErasureService(deps, privacy)
     return Services(
         config=config,
         deps=deps,
         accounts=AccountService(deps),
-        audit=AuditService(deps),
+        audit=audit,
         designs=designs,
         engagement=EngagementService(deps),
         licensing=LicensingService(deps),
@@ -162,10 +174,12 @@ def bootstrap(
         notifications=NotificationService(deps),
         manufacturers=ManufacturerService(deps),
         orders=OrderService(deps, designs),
-        requests=RequestService(deps),
+        requests=RequestService(deps, erasure=erasure, exporter=export),
         policy=PolicyService(deps),
         blobs=blobs,
-        export=ExportService(deps, make_personal_data_reader(uow), export_processors(config)),
+        export=export,
+        erasure=erasure,
+        retention=RetentionService(deps, privacy, erasure, audit),
         engine=engine,
     )
 
@@ -193,6 +207,29 @@ class _NoReader:
 
     def read(self, user_id: str) -> PersonalData:
         raise NotImplementedError("this store has no personal-data reader")
+
+
+def make_privacy_store(uow: UnitOfWorkFactory) -> PrivacyStore:
+    """Erasure and retention work for the store the unit of work runs on (issue #6,
+    parts 3 and 4): set-based SQL, driven by the data map. Other stores (the unit
+    tests' in-memory fake) have none: those use cases refuse, the rest works."""
+    from caratzon_adapters.sql.uow import SqlUnitOfWorkFactory
+
+    if isinstance(uow, SqlUnitOfWorkFactory):
+        from caratzon_adapters.sql.privacy import SqlPrivacyStore
+
+        return SqlPrivacyStore()
+    return cast(PrivacyStore, _NoPrivacyStore())
+
+
+class _NoPrivacyStore:
+    """Refuses every call: erasure and retention need the SQL store."""
+
+    def __getattr__(self, name: str) -> Any:
+        def refuse(*args: Any, **kwargs: Any) -> Any:
+            raise NotImplementedError("erasure and retention need the SQL store (SQLite or PostgreSQL)")
+
+        return refuse
 
 
 def export_processors(config: Config) -> dict[str, Any]:

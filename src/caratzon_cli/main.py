@@ -20,6 +20,7 @@ from caratzon_cli import (
     outbox,
     policy,
     prices,
+    retention,
     serve,
     users,
     worker,
@@ -51,6 +52,8 @@ app.add_typer(prices.app, name="prices")
 app.add_typer(policy.app, name="policy")
 app.command("worker")(worker.worker)
 app.add_typer(dsr.app, name="dsr")
+app.add_typer(retention.app, name="retention")
+app.add_typer(retention.holds_app, name="holds")
 app.command("export")(export.export)
 
 

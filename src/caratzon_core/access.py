@@ -57,6 +57,8 @@ class Action(enum.StrEnum):
     DSR_VIEW = "dsr.view"
     DSR_WORK = "dsr.work"
     USER_FLAG_MINOR = "user.flag_minor"
+    RETENTION_RUN = "retention.run"
+    LEGAL_HOLD = "legal_hold.place"
 
 
 class Scope(enum.Enum):
@@ -184,6 +186,9 @@ POLICY: dict[Action, Rule] = {
                           explain="You may only see your own requests."),
     Action.DSR_WORK: Rule(frozenset({Role.ADMIN}), Scope.ANY),
     Action.USER_FLAG_MINOR: Rule(frozenset({Role.ADMIN}), Scope.ANY),
+    # Issue #6, parts 3 and 4: the retention engine (P30-P34) and legal holds.
+    Action.RETENTION_RUN: Rule(frozenset({Role.ADMIN}), Scope.ANY),
+    Action.LEGAL_HOLD: Rule(frozenset({Role.ADMIN}), Scope.ANY),
 }
 
 _ROLE_NAMES = {
@@ -305,6 +310,8 @@ _VERBS = {
     Action.DSR_VIEW: "see a data-subject request",
     Action.DSR_WORK: "work the queue of data-subject requests",
     Action.USER_FLAG_MINOR: "flag an account as a minor's",
+    Action.RETENTION_RUN: "plan or run the retention job",
+    Action.LEGAL_HOLD: "place or release a legal hold",
 }
 
 

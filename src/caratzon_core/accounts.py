@@ -67,6 +67,8 @@ class User:
     # P40: the person objected to AI processing of their data (message translation,
     # and later stories and imagery); nothing of theirs goes to the AI port.
     ai_objection_at: datetime | None = None
+    # Issue #6, part 3: set only on the stand-in row that replaced an erased person.
+    erased_at: datetime | None = None
 
     @property
     def can_log_in(self) -> bool:

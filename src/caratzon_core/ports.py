@@ -23,6 +23,7 @@ from caratzon_core.catalog import CatalogPage, CatalogQuery
 from caratzon_core.consent import ConsentRecord, DailyEngagement, EngagementEvent
 from caratzon_core.credentials import ApiToken, LoginAttempt, ThrottleKey
 from caratzon_core.designs import Asset, AssetKind, Design, Inspection
+from caratzon_core.erasure import ErasureReport, PersonFacts
 from caratzon_core.export import PersonalData
 from caratzon_core.ledger import JournalEntry
 from caratzon_core.licence_options import LicenceOption
@@ -35,6 +36,7 @@ from caratzon_core.payments import PaymentInstruction
 from caratzon_core.privacy import PolicyAcceptance, PolicyVersion
 from caratzon_core.quote import PriceTable
 from caratzon_core.requests import DataRequest, RequestType, VerificationCode
+from caratzon_core.retention import Candidate, Cutoffs, LegalHold, RetentionRun, RuleCode, Snapshot
 
 # -- infrastructure ----------------------------------------------------------------
 
@@ -688,4 +690,94 @@ class PersonalDataReader(Protocol):
     def read(self, user_id: str) -> PersonalData:
         """Rows per section of :data:`caratzon_core.export.SECTION_KEYS`; messages
         only those the person wrote; files only those the person uploaded."""
+        ...
+
+
+# -- erasure and retention (issue #6, parts 3 and 4) ---------------------------------------
+
+
+class PrivacyStore(Protocol):
+    """Set-based erasure and retention work, driven by the data map, inside the
+    caller's unit of work (``uow``): everything a method writes commits or rolls back
+    with the caller's change. Blobs are never deleted here: their keys are queued
+    (:meth:`queue_blobs`) in the same transaction as the rows that named them."""
+
+    # -- erasure --
+    def person_facts(self, uow: UnitOfWork, user_id: str, today: date) -> PersonFacts:
+        """A standing hold, open or disputed orders the person is a party to, and
+        their designs under a licence active on ``today``."""
+        ...
+
+    def erase_person(self, uow: UnitOfWork, user_id: str, *, pseudonym: str, now: datetime,
+                     keep_designs: Sequence[str] = ()) -> ErasureReport:
+        """Apply every column's masking to the person: a stand-in account row whose
+        id is ``pseudonym`` takes their place in records that outlive them; the
+        original account row and everything that goes with it is deleted. Designs
+        in ``keep_designs`` keep their files (marked removed, designer pseudonymised);
+        the person's other designs are purged. Open negotiations are withdrawn."""
+        ...
+
+    # -- retention --
+    def snapshot(self, uow: UnitOfWork, cutoffs: Cutoffs) -> Snapshot:
+        """Every item past its rule's cut-off with the exceptions standing on it,
+        and the counts of the bulk rules."""
+        ...
+
+    def due_batch(self, uow: UnitOfWork, rule: RuleCode, cutoffs: Cutoffs, *, after: str | None,
+                  limit: int) -> list[Candidate]:
+        """The next ``limit`` candidates of one item rule in a stable order (by ``ref``),
+        strictly after ``after``, read within ``uow`` (so the exceptions are current)."""
+        ...
+
+    def purge(self, uow: UnitOfWork, rule: RuleCode, items: Sequence[Candidate], *, now: datetime) -> int:
+        """Delete design files and content (DESIGN_ASSET) or transaction records
+        (TRANSACTION) for ``items``; queue their blobs. Returns the rows deleted."""
+        ...
+
+    def aggregate_analytics(self, uow: UnitOfWork, cutoff: datetime, *, limit: int) -> int:
+        """Fold up to ``limit`` of the oldest raw events at or before ``cutoff`` into
+        the daily aggregates and delete them, in this transaction. Returns the number
+        of events folded (0 when none is left)."""
+        ...
+
+    def audit_prune_bound(self, uow: UnitOfWork, cutoff: datetime) -> int | None:
+        """The seq of the first entry at or before ``cutoff`` about someone under a
+        standing hold (pruning must stop before it), or None."""
+        ...
+
+    # -- legal holds --
+    def standing_hold(self, uow: UnitOfWork, user_id: str) -> LegalHold | None: ...
+
+    def holds(self, uow: UnitOfWork, *, standing_only: bool = True) -> list[LegalHold]: ...
+
+    def add_hold(self, uow: UnitOfWork, hold: LegalHold) -> None:
+        """Raise :class:`~caratzon_core.errors.Conflict` when one already stands."""
+        ...
+
+    def release_hold(self, uow: UnitOfWork, hold_id: str, *, by: str, at: datetime, reason: str) -> None: ...
+
+    # -- blob deletions --
+    def queue_blobs(self, uow: UnitOfWork, keys: Sequence[str], *, reason: str, now: datetime,
+                    due_at: datetime | None = None) -> int:
+        """Remember blobs to delete (idempotent per key). Returns how many were new."""
+        ...
+
+    def due_blobs(self, uow: UnitOfWork, now: datetime, *, reason: str | None = None,
+                  retries_only: bool = False, limit: int = 500) -> list[str]: ...
+
+    def count_due_blobs(self, uow: UnitOfWork, now: datetime) -> tuple[int, int]:
+        """(export zips due, earlier failures due again)."""
+        ...
+
+    def blobs_deleted(self, uow: UnitOfWork, keys: Sequence[str]) -> None: ...
+
+    def blob_failed(self, uow: UnitOfWork, key: str, *, error: str, now: datetime) -> None: ...
+
+    # -- runs --
+    def save_run(self, uow: UnitOfWork, run: RetentionRun) -> None:
+        """Insert or update the run's row."""
+        ...
+
+    def runs(self, uow: UnitOfWork, *, limit: int = 10) -> list[RetentionRun]:
+        """Newest first."""
         ...

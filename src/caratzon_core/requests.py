@@ -91,15 +91,14 @@ RIGHTS: Mapping[RequestType, str] = {
 
 # What is still done by hand for the rights that are not automatic yet.
 PENDING_AUTOMATION: Mapping[RequestType, str] = {
-    RequestType.ACCESS: "The data export is prepared by an administrator; automatic export comes in a later "
-                        "increment.",
-    RequestType.PORTABILITY: "The machine-readable export is prepared by an administrator; automatic export comes "
-                             "in a later increment.",
-    RequestType.ERASURE: "Erasure is carried out by an administrator, keeping what the law obliges us to keep; "
-                         "automatic erasure comes in a later increment.",
+    RequestType.ACCESS: "An administrator checks the request and sends you a link to your data export; you can "
+                        "also download it yourself at any time from the Privacy Center.",
+    RequestType.PORTABILITY: "An administrator checks the request and sends you a link to the machine-readable "
+                             "export; you can also download it yourself at any time from the Privacy Center.",
+    RequestType.ERASURE: "An administrator checks the request, then your data is erased, keeping only what the law "
+                         "obliges us to keep (transaction records for 7 years, no longer linked to you).",
     RequestType.RECTIFICATION: "Name, business details and language can be corrected at once on the account page; "
-                               "anything else is corrected by an administrator (automation comes in a later "
-                               "increment).",
+                               "anything else is corrected by an administrator.",
 }
 
 TYPE_LABELS: Mapping[str, Mapping[RequestType, str]] = {

@@ -21,6 +21,7 @@ from caratzon_web import (
     api_licensing,
     api_orders,
     api_privacy,
+    api_retention,
     auth,
     blobs,
     catalog,
@@ -32,6 +33,7 @@ from caratzon_web import (
     pages,
     privacy_center,
     production,
+    retention_admin,
     studio,
     trade,
 )
@@ -90,6 +92,7 @@ def create_app(config: Config | None = None, *, services: Services | None = None
     csrf.exempt(api_orders.bp)
     csrf.exempt(api_privacy.bp)
     csrf.exempt(api_export.bp)
+    csrf.exempt(api_retention.bp)
 
     app.before_request(load_session_user)
     app.context_processor(template_globals)
@@ -107,6 +110,7 @@ def create_app(config: Config | None = None, *, services: Services | None = None
     app.register_blueprint(production.bp)
     app.register_blueprint(consent.bp)
     app.register_blueprint(privacy_center.bp)
+    app.register_blueprint(retention_admin.bp)
     app.register_blueprint(blobs.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(api_designs.bp)
@@ -114,6 +118,7 @@ def create_app(config: Config | None = None, *, services: Services | None = None
     app.register_blueprint(api_orders.bp)
     app.register_blueprint(api_privacy.bp)
     app.register_blueprint(api_export.bp)
+    app.register_blueprint(api_retention.bp)
     app.register_blueprint(export_pages.bp)
     app.register_blueprint(health.bp)
     return app

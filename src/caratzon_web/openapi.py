@@ -69,8 +69,10 @@ from caratzon_core.orders import (
 from caratzon_core.payments import InstructionKind, InstructionStatus
 from caratzon_core.privacy import INITIAL_POLICY_VERSION
 from caratzon_core.requests import MAX_DETAILS, Origin, RequestStatus, RequestType
+from caratzon_core.retention import RuleCode, RunStatus
 from caratzon_core.routing import ExclusionReason
 from caratzon_core.services.engagement import MAX_ANALYTICS_DAYS
+from caratzon_core.services.retention import MAX_REASON as MAX_HOLD_REASON
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -2095,6 +2097,193 @@ _PATHS["/api/v1/privacy/export"] = {
         "responses": {
             "200": {"description": "The link to your export.", **_json(_ref("PrivacyExport"))},
             "401": _resp("Unauthenticated"),
+        },
+    }
+}
+
+
+# -- retention engine and legal holds (issue #6, part 4; admins only) -----------------------
+
+_RULE_CODES = [c.value for c in RuleCode]
+_ADMIN_ONLY = _error("Admins only.")
+_AS_OF = {"type": "string", "description": "YYYY-MM-DD (the start of that day, UTC) or an ISO 8601 date-time "
+                                           "(UTC when it has no zone)."}
+_SCHEMAS.update({
+    "RetentionKeptItem": {
+        "type": "object",
+        "required": ["item", "since", "reasons"],
+        "properties": {
+            "item": {"type": "string", "description": "kind:id, e.g. 'user:…', 'design:…', 'audit_seq:…'."},
+            "since": {**_NULL_DATETIME, "description": "When its retention clock started."},
+            "reasons": {**_STRINGS, "description": "Why it is kept past its period (a legal hold, an active "
+                                                   "licence, an open order…)."},
+        },
+    },
+    "RetentionRulePlan": {
+        "type": "object",
+        "required": ["rule", "title", "section", "policy", "applies_to", "action", "cutoff", "due", "kept"],
+        "properties": {
+            "rule": {"type": "string", "enum": _RULE_CODES},
+            "title": {"type": "string"},
+            "section": {"type": "string", "description": "The privacy policy's section ('—' for housekeeping)."},
+            "policy": {"type": "string", "description": "The policy's wording of the period (empty for "
+                                                       "housekeeping)."},
+            "applies_to": {"type": "string"},
+            "action": {"type": "string", "description": "What happens to a due item."},
+            "cutoff": {"type": "string", "format": "date-time",
+                       "description": "Items whose clock started at or before this are past their period."},
+            "due": {"type": "integer", "minimum": 0},
+            "kept": {"type": "array", "items": _ref("RetentionKeptItem")},
+        },
+    },
+    "RetentionPlan": {
+        "type": "object",
+        "required": ["as_of", "total_due", "rules"],
+        "properties": {
+            "as_of": {"type": "string", "format": "date-time"},
+            "total_due": {"type": "integer", "minimum": 0},
+            "rules": {"type": "array", "items": _ref("RetentionRulePlan")},
+        },
+    },
+    "RetentionRun": {
+        "type": "object",
+        "required": ["id", "as_of", "started_by", "started_at", "status", "finished_at", "counts", "error"],
+        "properties": {
+            "id": {"type": "string"},
+            "as_of": {"type": "string", "format": "date-time"},
+            "started_by": {"type": "string", "description": "The admin's id, or 'operator:…' from the CLI."},
+            "started_at": {"type": "string", "format": "date-time"},
+            "status": {"type": "string", "enum": [st.value for st in RunStatus]},
+            "finished_at": _NULL_DATETIME,
+            "counts": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0},
+                       "description": "Items done per rule code (" + ", ".join(_RULE_CODES) + "), and "
+                                      "blob_failures (deletions the blob store refused, retried next run)."},
+            "error": {"type": ["string", "null"]},
+        },
+    },
+    "RetentionRunList": {**_items("RetentionRun"), "description": "Newest first."},
+    "RetentionRunInput": {
+        "type": "object",
+        "required": ["confirm"],
+        "additionalProperties": False,
+        "properties": {
+            "confirm": {"type": "boolean", "const": True, "description": "A run deletes data for good."},
+            "as_of": {**_AS_OF, "type": ["string", "null"],
+                      "description": _AS_OF["description"] + " Default now; a future time is refused (422)."},
+        },
+    },
+    "LegalHoldInput": {
+        "type": "object",
+        "required": ["email", "reason"],
+        "additionalProperties": False,
+        "properties": {
+            "email": {"type": "string", "description": "The account's email (or its id)."},
+            "reason": {"type": "string", "minLength": 1, "maxLength": MAX_HOLD_REASON,
+                       "description": "Kept as the record of the decision."},
+        },
+    },
+    "LegalHold": {
+        "type": "object",
+        "required": ["id", "user_id", "email", "reason", "placed_by", "placed_at", "standing", "released_by",
+                     "released_at", "release_reason"],
+        "properties": {
+            "id": {"type": "string"},
+            "user_id": {"type": "string"},
+            "email": {"type": "string"},
+            "reason": {"type": "string"},
+            "placed_by": {"type": "string"},
+            "placed_at": {"type": "string", "format": "date-time"},
+            "standing": {"type": "boolean", "description": "False once released."},
+            "released_by": {"type": ["string", "null"]},
+            "released_at": _NULL_DATETIME,
+            "release_reason": {"type": ["string", "null"]},
+        },
+    },
+    "LegalHoldList": _items("LegalHold"),
+})
+_PATHS["/api/v1/admin/retention/plan"] = {
+    "get": {
+        "operationId": "getRetentionPlan",
+        "summary": "What a retention run as of now (or 'as_of') would do, per rule of policy section 8, and why "
+                   "each item past its period is kept. A future date previews. Admins only.",
+        "parameters": [_query("as_of", "Plan as of this time; default now.", _AS_OF)],
+        "responses": {
+            "200": {"description": "The plan.", **_json(_ref("RetentionPlan"))},
+            "401": _resp("Unauthenticated"),
+            "403": _ADMIN_ONLY,
+            "422": _error("'as_of' is not a date or date-time (field 'as_of'), or an unknown parameter."),
+        },
+    }
+}
+_PATHS["/api/v1/admin/retention/runs"] = {
+    "get": {
+        "operationId": "listRetentionRuns",
+        "summary": "The last retention runs with their counts, newest first. Admins only.",
+        "parameters": [_query("limit", "How many runs (1-100, default 10).", {"type": "integer", "minimum": 1,
+                                                                              "maximum": 100, "default": 10})],
+        "responses": {
+            "200": {"description": "Newest first.", **_json(_ref("RetentionRunList"))},
+            "401": _resp("Unauthenticated"),
+            "403": _ADMIN_ONLY,
+            "422": _error("Bad 'limit', or an unknown parameter."),
+        },
+    },
+    "post": {
+        "operationId": "runRetention",
+        "summary": "Apply the retention plan now, in batches: delete, anonymise and aggregate what is due "
+                   "(deletes data for good; items under a legal hold or another exception are kept). "
+                   "Audited. Admins only.",
+        "requestBody": {"required": True, **_json(_ref("RetentionRunInput"))},
+        "responses": {
+            "201": {"description": "The finished run with its counts.", **_json(_ref("RetentionRun"))},
+            "400": _resp("BadRequest"),
+            "401": _resp("Unauthenticated"),
+            "403": _ADMIN_ONLY,
+            "422": _error("'confirm' is not true, or 'as_of' is not a date or is in the future."),
+        },
+    },
+}
+_PATHS["/api/v1/admin/legal-holds"] = {
+    "get": {
+        "operationId": "listLegalHolds",
+        "summary": "Standing legal holds (with all=true, released ones too). Admins only.",
+        "parameters": [_query("all", "true: released holds too.", {"type": "boolean", "default": False})],
+        "responses": {
+            "200": {"description": "The holds.", **_json(_ref("LegalHoldList"))},
+            "401": _resp("Unauthenticated"),
+            "403": _ADMIN_ONLY,
+            "422": _error("'all' is not true or false, or an unknown parameter."),
+        },
+    },
+    "post": {
+        "operationId": "placeLegalHold",
+        "summary": "Place a legal hold on a person: erasure is refused and retention keeps their data as it is "
+                   "until the hold is released. Audited. Admins only.",
+        "requestBody": {"required": True, **_json(_ref("LegalHoldInput"))},
+        "responses": {
+            "201": {"description": "The hold.", **_json(_ref("LegalHold"))},
+            "400": _resp("BadRequest"),
+            "401": _resp("Unauthenticated"),
+            "403": _ADMIN_ONLY,
+            "404": _error("No account with that email address (field 'email')."),
+            "409": _error("A legal hold already stands on this account (field 'email')."),
+            "422": _error("No reason, or a reason that is too long (field 'reason')."),
+        },
+    },
+}
+_PATHS["/api/v1/admin/legal-holds/release"] = {
+    "post": {
+        "operationId": "releaseLegalHold",
+        "summary": "Release the standing legal hold on a person: their data is again erased or retained on "
+                   "schedule. Audited. Admins only.",
+        "requestBody": {"required": True, **_json(_ref("LegalHoldInput"))},
+        "responses": {
+            "200": {"description": "The released hold.", **_json(_ref("LegalHold"))},
+            "400": _resp("BadRequest"),
+            "401": _resp("Unauthenticated"),
+            "403": _ADMIN_ONLY,
+            "404": _error("No such account, or no hold stands on it (field 'email')."),
+            "422": _error("No reason, or a reason that is too long (field 'reason')."),
         },
     }
 }

@@ -63,6 +63,8 @@ MATRIX: dict[Action, tuple[set[Role], set[Role], set[Role], set[Role]]] = {
     Action.DSR_VIEW: (ALL, {A}, {A}, {A}),
     Action.DSR_WORK: ({A}, {A}, {A}, {A}),
     Action.USER_FLAG_MINOR: ({A}, {A}, {A}, {A}),
+    Action.RETENTION_RUN: ({A}, {A}, {A}, {A}),
+    Action.LEGAL_HOLD: ({A}, {A}, {A}, {A}),
 }
 
 

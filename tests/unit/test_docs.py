@@ -30,3 +30,10 @@ def test_data_map_doc_is_generated_from_the_map() -> None:
     from caratzon_adapters.sql.datamap import data_map_markdown
 
     assert (DOCS / "data-map.md").read_text() == data_map_markdown()
+
+
+def test_retention_doc_shows_the_rules_in_force() -> None:
+    """docs/retention.md carries the table `caratzon_core.retention.rules_markdown()` makes."""
+    from caratzon_core.retention import rules_markdown
+
+    assert rules_markdown() in (DOCS / "retention.md").read_text()

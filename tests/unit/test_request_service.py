@@ -96,7 +96,7 @@ def test_a_request_is_due_30_days_after_receipt_and_a_second_one_is_merged(w: Wo
     req = opened.request
     assert not opened.merged and req.status is RequestStatus.RECEIVED and req.origin is Origin.SELF
     assert req.received_at == w.clock.now() and req.due_at == w.clock.now() + timedelta(days=30)
-    assert "later increment" in req.notes[0].text and "Due by" in req.notes[0].text
+    assert "sends you a link to your data export" in req.notes[0].text and "Due by" in req.notes[0].text
     w.clock.advance(timedelta(days=3))
     again = w.requests.open(w.people["bea"], "access", details="Also my messages.")
     assert again.merged and again.request.id == req.id and again.request.merged == 1

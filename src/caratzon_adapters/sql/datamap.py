@@ -112,6 +112,7 @@ _TABLES: dict[str, dict[str, Entry]] = {
         "updated_at": _r(*ACCOUNT_ROW),
         "closed_at": _r(*ACCOUNT_ROW, "starts the 12-month account clock"),
         "ai_objection_at": _r(*ACCOUNT_ROW, "objection to AI processing (P40)"),
+        "erased_at": _np("erasure marker: set only on the stand-in row that replaced an erased person"),
     },
     "designer_profiles": {
         "user_id": _owner(),
@@ -198,6 +199,7 @@ _TABLES: dict[str, dict[str, Entry]] = {
         "published_at": _r(*DESIGN_ROW),
         "withdrawn_at": _r(*DESIGN_ROW),
         "removed_at": _r(*DESIGN_ROW, "starts the 90-day design-asset clock"),
+        "purged_at": _np("retention marker: when the design's files and content were deleted"),
     },
     "design_tags": {
         "design_id": _parent("design"),
@@ -354,7 +356,8 @@ _TABLES: dict[str, dict[str, Entry]] = {
         "created_at": _r(dm.COMMUNICATION_MESSAGE, TRANSACTION, KEEP),
         "event": _np("name of the platform step shown, e.g. `offer.made`"),
         "event_data_json": _r(dm.COMMUNICATION_MESSAGE, TRANSACTION, KEEP,
-                              "platform-written step facts (offer id, fees, status change, reason)"),
+                              "platform-written step facts (offer id, fees, status change, reason); erasure "
+                              "replaces user ids quoted in it with pseudonyms"),
         "removed": _np("erasure marker: the text was removed"),
     },
     "message_attachments": {
@@ -379,7 +382,8 @@ _TABLES: dict[str, dict[str, Entry]] = {
         "kind": _np("which notice"),
         "to_email": _r(dm.USER_EMAIL, ACCOUNT, DELETE_ROW),
         "language": _r(*_NOTICE),
-        "values_json": _r(*_NOTICE, "the person's name and the values shown in the mail"),
+        "values_json": _r(*_NOTICE, "the person's name and the values shown in the mail; may quote other people's "
+                                    "names, which their erasure replaces"),
         "created_at": _r(*_NOTICE),
         "status": _np("delivery state: pending, sent or failed"),
         "attempts": _np(MACHINERY),
@@ -501,7 +505,8 @@ _TABLES: dict[str, dict[str, Entry]] = {
         "received_at": _r(*_REQUEST),
         "due_at": _r(*_REQUEST, "received + 30 days (P42)"),
         "details": _r(dm.PRIVACY_REQUEST, LEGAL, REDACT, "what the person wrote"),
-        "notes_json": _r(*_REQUEST, "the timeline: time, actor id and text of each step"),
+        "notes_json": _r(*_REQUEST, "the timeline: time, actor id and text of each step; erasure replaces the "
+                                    "ids in it with pseudonyms"),
         "merged": _np("counter of duplicate requests merged into this one"),
         "urgent": _r(*_REQUEST, "set for a reported minor (P45)"),
         "handled_by": _party(LEGAL, "the admin handling the request"),
@@ -520,6 +525,45 @@ _TABLES: dict[str, dict[str, Entry]] = {
         "expires_at": _r(*_CODE),
         "attempts": _np("guess counter of the code"),
         "used_at": _r(*_CODE),
+    },
+    # -- erasure and the retention engine (migration 0007) -------------------------
+    "legal_holds": {
+        "id": _key("legal hold"),
+        "user_id": _party(LEGAL, "the person held: kept (pseudonymised once erased) as proof of the hold"),
+        "reason": _r(dm.PRIVACY_REQUEST, LEGAL, KEEP, "why the law requires keeping the person's data"),
+        "placed_by": _party(LEGAL, "the admin's user id or `operator:<name>`"),
+        "placed_at": _r(dm.PRIVACY_REQUEST, LEGAL, KEEP),
+        "active": _np("TRUE while the hold stands, NULL once released"),
+        "released_by": _party(LEGAL, "the admin's user id or `operator:<name>`"),
+        "released_at": _r(dm.PRIVACY_REQUEST, LEGAL, KEEP),
+        "release_reason": _r(dm.PRIVACY_REQUEST, LEGAL, KEEP),
+    },
+    "blob_deletions": {
+        "key": _np("housekeeping: the generated key of a blob whose row is already gone"),
+        "reason": _np("housekeeping: which rule queued the deletion"),
+        "queued_at": _np("housekeeping: when the deletion was queued"),
+        "due_at": _np("housekeeping: when the blob may be deleted"),
+        "attempts": _np(MACHINERY),
+        "last_attempt_at": _np(MACHINERY),
+        "last_error": _np("the blob store's error text: names a generated key, never a person"),
+    },
+    "retention_runs": {
+        "id": _key("retention run"),
+        "as_of": _np("the date the run applied the rules as of"),
+        "started_by": _r(dm.USER_IDENTIFIER, AUDIT, KEEP, "an id as in the audit trail: an admin or `operator:<name>`"),
+        "started_at": _np("when the run started"),
+        "finished_at": _np("when the run ended"),
+        "status": _np("workflow state of the run"),
+        "counts_json": _np("counts per rule: numbers only"),
+        "error": _np("why a run failed: an exception's text about the store, never a person's data"),
+    },
+    "analytics_daily": {
+        "design_id": _np("aggregate key: a design"),
+        "day": _np("aggregate key: a day"),
+        "kind": _np("aggregate key: view, save or scroll"),
+        "events": _np("aggregate counter: no person's id (P33)"),
+        "depth_sum": _np("aggregate counter: no person's id (P33)"),
+        "depth_count": _np("aggregate counter: no person's id (P33)"),
     },
 }
 

@@ -61,6 +61,8 @@ NOT_EXPORTED: dict[str, str] = {
     "thread_participants": "used to find the person's threads; holds the other participants' ids",
     "verification_codes": "short-lived one-time code digests: secrets, not the person's data to take away",
     "policy_versions": "the published policy texts (public); only the publishing admin's id is personal",
+    "legal_holds": "a hold may serve a pending legal matter; the person is told of it when their erasure is refused",
+    "retention_runs": "operational records of the retention job; only the admin who ran it is named",
 }
 
 # User references that name whoever handled a row, not a party to it: selecting on

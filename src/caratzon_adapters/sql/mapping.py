@@ -82,6 +82,7 @@ def user_to_row(user: User) -> dict[str, Any]:
         "updated_at": user.updated_at,
         "closed_at": user.closed_at,
         "ai_objection_at": user.ai_objection_at,
+        "erased_at": user.erased_at,
     }
 
 
@@ -101,6 +102,7 @@ def user_from_row(row: Row) -> User:
         updated_at=utc(row["updated_at"]),
         closed_at=utc_or_none(row["closed_at"]),
         ai_objection_at=utc_or_none(row["ai_objection_at"]),
+        erased_at=utc_or_none(row["erased_at"]),
     )
 
 

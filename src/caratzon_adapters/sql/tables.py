@@ -114,6 +114,8 @@ users = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("closed_at", UtcDateTime(), nullable=True),
     Column("ai_objection_at", UtcDateTime(), nullable=True),  # migration 0003
+    # migration 0007: set on the stand-in row that replaces an erased person
+    Column("erased_at", UtcDateTime(), nullable=True),
     UniqueConstraint("email"),
     CheckConstraint("email = lower(email)", name="email_lower_case"),
     CheckConstraint(_one_of("role", ROLE_VALUES), name="role"),
@@ -277,6 +279,8 @@ designs = Table(
     Column("published_at", UtcDateTime(), nullable=True),
     Column("withdrawn_at", UtcDateTime(), nullable=True),
     Column("removed_at", UtcDateTime(), nullable=True),
+    # migration 0007: when the retention engine deleted the design's files and content
+    Column("purged_at", UtcDateTime(), nullable=True),
     CheckConstraint(_one_of("category", CATEGORY_VALUES), name="category"),
     CheckConstraint(_one_of("status", DESIGN_STATUS_VALUES), name="status"),
     CheckConstraint(
@@ -449,6 +453,7 @@ engagement_events = Table(
     CheckConstraint(_one_of("kind", EVENT_KIND_VALUES), name="kind"),
     CheckConstraint("scroll_depth IS NULL OR (scroll_depth >= 0 AND scroll_depth <= 100)", name="scroll_depth"),
     Index(None, "design_id", "at"),
+    Index(None, "at"),  # migration 0007: the retention engine takes the oldest first
 )
 
 
@@ -893,4 +898,83 @@ verification_codes = Table(
     CheckConstraint("expires_at > created_at", name="expires_after_creation"),
     Index(None, "user_id", "purpose", "created_at"),
     Index(None, "user_id", "created_at"),
+)
+
+
+# -- erasure and the retention engine (issue #6, parts 3 and 4, migration 0007) ----------
+#
+# ``legal_holds``: a hold placed by an admin stops erasure and retention for a person;
+# ``active`` is TRUE while the hold stands and NULL once released, so
+# UNIQUE(user_id, active) allows one standing hold per person (NULLs never collide)
+# and keeps the released ones as history.
+legal_holds = Table(
+    "legal_holds",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id"), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("placed_by", String(64), nullable=False),
+    Column("placed_at", UtcDateTime(), nullable=False),
+    Column("active", Boolean, nullable=True),
+    Column("released_by", String(64), nullable=True),
+    Column("released_at", UtcDateTime(), nullable=True),
+    Column("release_reason", Text, nullable=True),
+    UniqueConstraint("user_id", "active"),
+    CheckConstraint(
+        "(active IS NOT NULL AND released_at IS NULL AND released_by IS NULL) "
+        "OR (active IS NULL AND released_at IS NOT NULL AND released_by IS NOT NULL)",
+        name="standing_or_released",
+    ),
+)
+
+# Blobs whose rows are gone (or that expire, like an export's zip): the key is
+# written in the same transaction that deletes the row, then the blob is deleted and
+# the row removed. A blob-store failure leaves the row with its error, retried on
+# the next run: neither a row without its blob nor a blob without a record.
+blob_deletions = Table(
+    "blob_deletions",
+    metadata,
+    Column("key", String(512), primary_key=True),
+    Column("reason", String(64), nullable=False),
+    Column("queued_at", UtcDateTime(), nullable=False),
+    Column("due_at", UtcDateTime(), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_attempt_at", UtcDateTime(), nullable=True),
+    Column("last_error", Text, nullable=True),
+    CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+    Index(None, "due_at"),
+)
+
+RUN_STATUS_VALUES = ["running", "completed", "failed"]
+
+# One row per retention run: its as-of date, who ran it, the counts per rule so far
+# (updated in the same transaction as each batch, so an interrupted run's counts are
+# exactly what it did) and how it ended.
+retention_runs = Table(
+    "retention_runs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("as_of", UtcDateTime(), nullable=False),
+    Column("started_by", String(64), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime(), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("counts_json", Text, nullable=False),
+    Column("error", Text, nullable=True),
+    CheckConstraint(_one_of("status", RUN_STATUS_VALUES), name="status"),
+    Index(None, "started_at"),
+)
+
+# Analytics older than 24 months (P33): per design, day and kind, no person's id.
+analytics_daily = Table(
+    "analytics_daily",
+    metadata,
+    Column("design_id", String(36), ForeignKey("designs.id", ondelete="CASCADE"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("events", Integer, nullable=False),
+    Column("depth_sum", Integer, nullable=False),
+    Column("depth_count", Integer, nullable=False),
+    CheckConstraint(_one_of("kind", EVENT_KIND_VALUES), name="kind"),
+    CheckConstraint("events > 0 AND depth_sum >= 0 AND depth_count >= 0", name="counts"),
 )

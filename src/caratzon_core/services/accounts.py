@@ -31,6 +31,7 @@ from caratzon_core.accounts import (
 )
 from caratzon_core.audit import AuditRecord, Outcome
 from caratzon_core.credentials import TOKEN_PREFIX, ApiToken, LoginAttempt, ThrottleKey, token_digest
+from caratzon_core.designs import DesignStatus, transition
 from caratzon_core.errors import (
     Conflict,
     DomainError,
@@ -485,8 +486,9 @@ class AccountService:
         return user
 
     def close_account(self, actor: Actor, user_id: str, client: Client = Client()) -> User:
-        """Login is disabled at once and every token revoked; the data is purged on
-        the retention schedule (P30: 12 months after closing)."""
+        """Hidden at once: login disabled, every token revoked, a designer's published
+        designs withdrawn from the catalog. The data is purged on the retention
+        schedule (P30: 12 months after closing; ``caratzon retention apply``)."""
         self._deny(actor, Action.ACCOUNT_CLOSE, Resource("account", user_id, user_id), client)
         now = self._d.clock.now()
         with self._d.uow() as uow:
@@ -498,8 +500,13 @@ class AccountService:
             user = attrs.evolve(user, status=UserStatus.CLOSED, closed_at=now, updated_at=now)
             uow.users.update(user)
             revoked = uow.tokens.revoke_all_for_user(user_id, now)
+            hidden = 0
+            for design in uow.designs.list_by_designer(user_id):
+                if design.status is DesignStatus.PUBLISHED:
+                    uow.designs.update(transition(design, DesignStatus.WITHDRAWN, now, has_preview_image=True))
+                    hidden += 1
             self._audit(uow, actor.id, "account.close", f"user:{user_id}", Outcome.SUCCESS, client,
-                        {"tokens_revoked": str(revoked)})
+                        {"tokens_revoked": str(revoked), "designs_withdrawn": str(hidden)})
             uow.commit()
         return user
 

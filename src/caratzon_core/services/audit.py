@@ -22,10 +22,13 @@ from caratzon_core.audit import (
 )
 from caratzon_core.errors import ValidationFailed
 from caratzon_core.ports import Clock, Signer, UnitOfWork
+from caratzon_core.retention import months_before
 from caratzon_core.services.deps import Deps
 
-# P34: audit logs are retained for 3 years (three 365-day years plus a leap day).
+# P34: audit logs are retained for 3 years: 36 calendar months, as the retention
+# engine counts them (caratzon_core.retention). AUDIT_RETENTION is never shorter.
 AUDIT_RETENTION = timedelta(days=3 * 365 + 1)
+AUDIT_MONTHS = 36
 
 
 @frozen
@@ -74,16 +77,18 @@ class AuditService:
                 verify_signature=self._deps.signer.verify,
             )
 
-    def prune(self, actor: Actor, *, older_than: datetime) -> PruneResult:
+    def prune(self, actor: Actor, *, older_than: datetime, before_seq: int | None = None) -> PruneResult:
         """Delete entries written at or before ``older_than`` (P34: kept 3 years),
         leaving a signed checkpoint so the rest still verifies. The newest entry is
-        never pruned: the head must keep pointing at a stored entry."""
+        never pruned: the head must keep pointing at a stored entry. ``before_seq``
+        stops the cut before that entry (one about a person under a legal hold)."""
         authorize(actor, Action.AUDIT_PRUNE, Resource("audit trail"))
         now = self._deps.clock.now()
-        if older_than > now - AUDIT_RETENTION:
+        latest = months_before(now, AUDIT_MONTHS)
+        if older_than > latest:
             raise ValidationFailed(
-                "Audit entries are kept for 3 years (privacy policy §8); choose a cut-off at least "
-                f"{AUDIT_RETENTION.days} days ago.",
+                "Audit entries are kept for 3 years (privacy policy §8); choose a cut-off on or before "
+                f"{latest:%Y-%m-%d %H:%M} UTC.",
                 field="older_than",
             )
         with self._deps.uow() as uow:
@@ -92,6 +97,8 @@ class AuditService:
             if head is None or last is None:
                 return PruneResult(0, uow.audit.checkpoint())
             through = min(last.seq, head.seq - 1)
+            if before_seq is not None:
+                through = min(through, before_seq - 1)
             current = uow.audit.checkpoint()
             if through <= (current.seq if current else 0):
                 return PruneResult(0, current)

@@ -13,6 +13,8 @@ transaction that records the export in the audit trail (``privacy.export``, its
 detail naming the key and expiry) removes the pending record. A failure deletes
 the blob at once; a crash leaves the pending record, which the blob janitor
 (:meth:`~caratzon_core.services.designs.DesignService.sweep_pending`) cleans up.
+The same transaction queues the zip's deletion for when its link expires; the
+retention run deletes it then (rule ``export_file``).
 """
 
 from __future__ import annotations
@@ -31,11 +33,12 @@ from caratzon_core.audit import AuditRecord, Outcome
 from caratzon_core.blobs import CHUNK, SignedLink
 from caratzon_core.errors import Forbidden, NotFound
 from caratzon_core.export import DOCUMENT_NAME, SCHEMA, Pseudonymiser, build_document
-from caratzon_core.ports import BlobStore, PersonalDataReader
+from caratzon_core.ports import BlobStore, PersonalDataReader, PrivacyStore
 from caratzon_core.services.audit import AuditTrail
 from caratzon_core.services.deps import Client, Deps
 
 EXPORT_LINK_TTL = timedelta(hours=24)
+EXPORT_FILE_REASON = "export_file"  # the reason its deletion is queued under (retention rule export_file)
 # A generous ceiling for one person's zip; the files in it were each capped at upload.
 MAX_EXPORT_BYTES = 20 * 1024 * 1024 * 1024
 
@@ -52,7 +55,7 @@ class ExportResult:
 
 class ExportService:
     def __init__(self, deps: Deps, reader: PersonalDataReader, processors: Mapping[str, Any],
-                 *, link_ttl: timedelta = EXPORT_LINK_TTL) -> None:
+                 *, link_ttl: timedelta = EXPORT_LINK_TTL, privacy: PrivacyStore | None = None) -> None:
         if deps.blobs is None:
             raise ValueError("ExportService needs a blob store")
         self._d = deps
@@ -60,6 +63,7 @@ class ExportService:
         self._reader = reader
         self._processors = dict(processors)
         self._link_ttl = link_ttl
+        self._privacy = privacy
         self._trail = AuditTrail(deps.clock, deps.signer)
         self._pseudonyms = Pseudonymiser(deps.signer)
 
@@ -123,6 +127,10 @@ class ExportService:
             )
             with self._d.uow() as uow:
                 uow.pending_blobs.remove(key)
+                if self._privacy is not None:
+                    # The zip outlives its link by nothing: the retention run deletes it once expired.
+                    self._privacy.queue_blobs(uow, [key], reason=EXPORT_FILE_REASON, now=now,
+                                              due_at=link.expires_at)
                 self._trail.record(uow, AuditRecord(
                     actor.id, "privacy.export", f"user:{user_id}", Outcome.SUCCESS, client.address,
                     {"key": key, "schema": SCHEMA, "files": str(len(data.files)), "size": str(stored.size),

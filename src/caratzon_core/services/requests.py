@@ -11,7 +11,10 @@
 * Restriction, objection and withdrawal of consent take effect at once and the
   request is completed with the effect noted (P38, P40, P41). Access, portability,
   erasure and rectification wait in the admins' queue, due 30 days after receipt
-  (P42); their automatic execution comes in a later increment (noted on each).
+  (P42). Completing an access or portability request makes the export and mails
+  its signed 24-hour link; completing an erasure request erases the person in the
+  same transaction (:mod:`caratzon_core.services.erasure`) — or, when a legal hold
+  or an open order stands, leaves the request open with the reasons noted.
 * Admins take, complete or refuse (with a reason) requests; the person is told by
   mail when a request is completed or refused. Every step is audited, with ids
   only: the text of a request stays on the request.
@@ -65,6 +68,8 @@ from caratzon_core.requests import (
 )
 from caratzon_core.services.audit import AuditTrail
 from caratzon_core.services.deps import Client, Deps
+from caratzon_core.services.erasure import ErasureRefused, ErasureService
+from caratzon_core.services.export import ExportService
 
 T = TypeVar("T")
 
@@ -101,9 +106,12 @@ class RequestView:
 
 
 class RequestService:
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, *, erasure: ErasureService | None = None,
+                 exporter: ExportService | None = None) -> None:
         self._d = deps
         self._trail = AuditTrail(deps.clock, deps.signer)
+        self._erasure = erasure
+        self._exporter = exporter
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -432,15 +440,86 @@ class RequestService:
 
     def complete(self, actor: Actor, request_id: str, outcome: object = "", client: Client = Client()) -> DataRequest:
         """Done: the person is told by mail, with ``outcome`` (what was done). A request
-        still waiting is taken by the same admin first (both steps audited)."""
+        still waiting is taken by the same admin first (both steps audited).
+
+        Access and portability: the export is made first and its link is the outcome.
+        Erasure: the person is erased in the request's transaction; when something
+        stands in the way (a legal hold, an open order) nothing is erased, the request
+        stays open with the reasons on its timeline and :class:`ErasureRefused` says why."""
+        self._deny(actor, Action.DSR_WORK, Resource("data request", str(request_id)), client)
+        with self._d.uow() as uow:
+            found = uow.data_requests.get(str(request_id))
+        if found is None:
+            raise NotFound("No such request.")
+        text = str(outcome or "")
+        if found.is_open and found.type in (RequestType.ACCESS, RequestType.PORTABILITY) and not text.strip() \
+                and self._exporter is not None:
+            result = self._exporter.export(actor, found.user_id, client)
+            text = (f"Your data export is ready: {result.link.url} — the link works until "
+                    f"{result.link.expires_at:%Y-%m-%d %H:%M} UTC, after which the file is deleted. It holds "
+                    f"everything we keep about you ({result.files} uploaded file(s) included).")
+        if found.is_open and found.type is RequestType.ERASURE and self._erasure is not None:
+            try:
+                return self._complete_erasure(actor, found, text, client)
+            except ErasureRefused as refused:
+                self._note_blocked(actor, found.id, refused, client)
+                raise
+
         def step(uow: UnitOfWork, req: DataRequest, now: datetime) -> DataRequest:
             req = self._take_if_received(uow, actor, req, now, client)
-            done, _ = complete(req, by=actor.id, now=now, outcome=str(outcome or ""))
+            done, _ = complete(req, by=actor.id, now=now, outcome=text)
             self._audit(uow, actor.id, "dsr.complete", f"data_request:{req.id}", client, {"type": req.type.value})
             self._tell_outcome(uow, done, now)
             return done
 
         return self._work(actor, request_id, client, step)
+
+    def _complete_erasure(self, actor: Actor, found: DataRequest, text: str, client: Client) -> DataRequest:
+        assert self._erasure is not None
+        now = self._d.clock.now()
+        with self._d.uow() as uow:
+            req = uow.data_requests.get_for_update(found.id)
+            user = uow.users.get(found.user_id)
+            if req is None or user is None:
+                raise NotFound("No such request.")
+            req = self._take_if_received(uow, actor, req, now, client)
+            uow.data_requests.update(req)
+            report = self._erasure.erase_in(uow, user.id, by=actor.id, now=now, client=client,
+                                            because=f"erasure request {request_ref(req.id)}")
+            # The request row now names the person's pseudonym: read it back before closing it.
+            req = uow.data_requests.get_for_update(req.id)
+            assert req is not None
+            kept = (f" {len(report.kept_designs)} of your designs are under an active licence: they stay, no "
+                    "longer in the catalog and no longer linked to you, until the licence ends." if
+                    report.kept_designs else "")
+            default = ("Your account and personal data have been erased: profile, messages' text, uploads and "
+                       "analytics are gone. Orders, agreements and payments are kept for 7 years as the law "
+                       "requires, no longer linked to your name or email." + kept)
+            done, _ = complete(req, by=actor.id, now=now, outcome=text.strip() or default)
+            uow.data_requests.update(done)
+            self._audit(uow, actor.id, "dsr.complete", f"data_request:{req.id}", client, {"type": req.type.value})
+            # The answer is owed to the address the person used: the last mail it gets.
+            values = {"request_type": type_label(done.type, user.language.value),
+                      "reference": request_ref(done.id), "url": self._url("/privacy"),
+                      "outcome": done.outcome or ""}
+            self._notify(uow, user, NoticeKind.REQUEST_COMPLETED, values, f"request:{done.id}:completed", now)
+            uow.commit()
+        self._erasure.drain_blobs()
+        return done
+
+    def _note_blocked(self, actor: Actor, request_id: str, refused: ErasureRefused, client: Client) -> None:
+        now = self._d.clock.now()
+        with self._d.uow() as uow:
+            req = uow.data_requests.get_for_update(request_id)
+            if req is None or not req.is_open:
+                return
+            req = self._take_if_received(uow, actor, req, now, client)
+            noted, _ = add_note(req, by=actor.id, now=now,
+                                text=f"Erasure not carried out: {refused.message} The request stays open for review.")
+            uow.data_requests.update(noted)
+            self._audit(uow, actor.id, "dsr.erasure_blocked", f"data_request:{req.id}", client,
+                        {"keeps": ",".join(sorted(k.value for k in refused.decision.keeps))}, Outcome.DENIED)
+            uow.commit()
 
     def refuse(self, actor: Actor, request_id: str, reason: object, client: Client = Client()) -> DataRequest:
         """Refused with a reason the person reads in the mail they get."""

@@ -1,0 +1,121 @@
+"""Erasure of a person and the blobs it leaves to delete (issue #6, part 3).
+
+:meth:`ErasureService.erase_in` runs inside another use case's unit of work (an
+admin completing an erasure request, the retention engine purging an account 12
+months after it closed): it reads what stands on the person, lets the pure
+:func:`~caratzon_core.erasure.decide_erasure` allow or refuse with reasons, and has
+the :class:`~caratzon_core.ports.PrivacyStore` apply the data map's masking. The
+person's pseudonym is the keyed HMAC the access export uses for counterparties, so
+the same person is the same pseudonym everywhere.
+
+Files are deleted after the transaction commits (:meth:`drain_blobs`): their keys
+were queued with the rows' deletion, so a blob-store failure only leaves a queued
+key that the next drain (or retention run) retries — never a row without its file
+or a file nobody remembers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from attrs import frozen
+
+from caratzon_core.access import Action, Actor, Resource, authorize
+from caratzon_core.audit import AuditRecord, Outcome
+from caratzon_core.erasure import ErasureDecision, ErasureReport, PersonFacts, decide_erasure
+from caratzon_core.errors import Conflict
+from caratzon_core.export import Pseudonymiser
+from caratzon_core.ports import BlobStore, PrivacyStore, UnitOfWork
+from caratzon_core.services.audit import AuditTrail
+from caratzon_core.services.deps import Client, Deps
+
+
+class ErasureRefused(Conflict):
+    """Erasure is not possible now; the message gives every reason."""
+
+    code = "erasure_refused"
+
+    def __init__(self, decision: ErasureDecision) -> None:
+        super().__init__(decision.message)
+        self.decision = decision
+
+
+@frozen
+class DrainResult:
+    deleted: int
+    failed: int
+
+
+class ErasureService:
+    def __init__(self, deps: Deps, store: PrivacyStore) -> None:
+        self._d = deps
+        self._store = store
+        self._trail = AuditTrail(deps.clock, deps.signer)
+        self._pseudonyms = Pseudonymiser(deps.signer)
+
+    @property
+    def store(self) -> PrivacyStore:
+        return self._store
+
+    def pseudonym(self, user_id: str) -> str:
+        return self._pseudonyms.pseudonym(user_id)
+
+    def facts(self, actor: Actor, user_id: str) -> PersonFacts:
+        authorize(actor, Action.DSR_WORK, Resource("account", user_id, user_id))
+        with self._d.uow() as uow:
+            return self._store.person_facts(uow, user_id, self._d.clock.now().date())
+
+    def decide_in(self, uow: UnitOfWork, user_id: str, now: datetime) -> ErasureDecision:
+        return decide_erasure(self._store.person_facts(uow, user_id, now.date()))
+
+    def erase_in(self, uow: UnitOfWork, user_id: str, *, by: str, because: str, now: datetime,
+                 client: Client = Client()) -> ErasureReport:
+        """Erase within ``uow`` or raise :class:`ErasureRefused` (nothing written)."""
+        decision = self.decide_in(uow, user_id, now)
+        if not decision.allowed:
+            raise ErasureRefused(decision)
+        report = self._store.erase_person(uow, user_id, pseudonym=self.pseudonym(user_id), now=now,
+                                          keep_designs=decision.keep_designs)
+        # Ids only (P34): the entry says who and why, never what the person's data was.
+        self._trail.record(uow, AuditRecord(
+            by, "privacy.erase", f"user:{user_id}", Outcome.SUCCESS, client.address,
+            {"because": because[:120], "rows": str(report.rows), "blobs": str(report.blobs),
+             "kept_designs": str(len(report.kept_designs))},
+        ))
+        return report
+
+    def drain_blobs(self, *, now: datetime | None = None, limit: int = 500,
+                    reason: str | None = None, retries_only: bool = False,
+                    tried: set[str] | None = None) -> DrainResult:
+        """Delete queued blobs that are due; a failure is remembered and retried later
+        (not again in this drain: keys in ``tried`` are skipped, and added to it)."""
+        blobs: BlobStore | None = self._d.blobs
+        if blobs is None:
+            return DrainResult(0, 0)
+        now = now or self._d.clock.now()
+        deleted = failed = 0
+        tried = set() if tried is None else tried
+        while True:
+            with self._d.uow() as uow:
+                keys = [k for k in self._store.due_blobs(uow, now, reason=reason, retries_only=retries_only,
+                                                         limit=limit) if k not in tried]
+            if not keys:
+                break
+            done: list[str] = []
+            errors: dict[str, str] = {}
+            for key in keys:
+                tried.add(key)
+                try:
+                    blobs.delete(key)
+                    done.append(key)
+                except Exception as exc:  # the store's failure is recorded, the run goes on
+                    errors[key] = f"{type(exc).__name__}: {exc}"
+            with self._d.uow() as uow:
+                if done:
+                    self._store.blobs_deleted(uow, done)
+                for key, error in errors.items():
+                    self._store.blob_failed(uow, key, error=error, now=now)
+                uow.commit()
+            deleted += len(done)
+            failed += len(errors)
+        return DrainResult(deleted, failed)
