@@ -38,7 +38,7 @@ class RuleCode(enum.StrEnum):
     ANALYTICS = "analytics"
     AUDIT = "audit"
     EXPORT_FILE = "export_file"
-    BLOB_RETRY = "blob_retry"
+    QUEUED_FILES = "queued_files"
 
 
 class Keep(enum.StrEnum):
@@ -115,9 +115,10 @@ RULES: tuple[Rule, ...] = (
     Rule(RuleCode.EXPORT_FILE, "Export files", None, None,
          "access-export zips whose 24-hour link has expired",
          "delete the zip from the blob store"),
-    Rule(RuleCode.BLOB_RETRY, "Blob deletions to retry", None, None,
-         "files whose rows are gone but whose deletion the blob store refused before",
-         "delete the file again"),
+    Rule(RuleCode.QUEUED_FILES, "Files of deleted rows", None, None,
+         "files whose rows are already gone: queued by erasure and purges (this run's included) or refused by "
+         "the blob store before",
+         "delete the file (a refusal stays queued for the next run)"),
 )
 
 RULE_BY_CODE: Mapping[RuleCode, Rule] = MappingProxyType({r.code: r for r in RULES})
@@ -194,8 +195,8 @@ class Snapshot:
     audit_held_from: int | None = None  # seq of the oldest entry before the cut-off about someone held
     audit_held_entries: int = 0  # entries before the cut-off kept because of that hold
     audit_held_note: str = ""
-    export_files: int = 0  # export zips due for deletion
-    blob_retries: int = 0  # deletions the blob store refused before, due again
+    export_files: int = 0  # export zips due for deletion (first attempt)
+    blob_retries: int = 0  # other queued file deletions due: earlier runs' leftovers and refusals
 
     @property
     def as_of(self) -> datetime:
@@ -305,7 +306,7 @@ def plan(snapshot: Snapshot) -> Plan:
             out.append(_audit_plan(rule, snapshot))
         elif code is RuleCode.EXPORT_FILE:
             out.append(RulePlan(rule, cut[code], due_count=snapshot.export_files))
-        elif code is RuleCode.BLOB_RETRY:
+        elif code is RuleCode.QUEUED_FILES:
             out.append(RulePlan(rule, cut[code], due_count=snapshot.blob_retries))
         else:
             due, kept = [], []

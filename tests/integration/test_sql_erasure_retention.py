@@ -270,7 +270,7 @@ def test_a_blob_store_failure_is_remembered_and_retried_on_the_next_run(world: W
     with w.engine.connect() as conn:
         row = conn.execute(select(tables.blob_deletions)).one()
     assert row.attempts == 1 and "store unreachable" in row.last_error
-    assert w.retention.plan(OPERATOR)[RuleCode.BLOB_RETRY].due_count == 1
+    assert w.retention.plan(OPERATOR)[RuleCode.QUEUED_FILES].due_count == 1
     second = w.retention.apply(OPERATOR)
     assert second.counts[RuleCode.EXPORT_FILE.value] == 1
     assert scalar(w.engine, select(func.count()).select_from(tables.blob_deletions)) == 0

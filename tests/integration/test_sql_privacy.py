@@ -720,10 +720,13 @@ def test_blob_queue(world: World) -> None:
         assert s.due_blobs(uow, now) == ["a", "b", "c"]
         assert s.due_blobs(uow, now, reason="design_asset") == ["a", "b"]
         assert s.due_blobs(uow, now + timedelta(days=1), reason="export_file") == ["zip-1"]
-        assert s.count_due_blobs(uow, now) == (0, 0)
+        # Each due key counted once: the zip is not due yet, the three other files are.
+        assert s.count_due_blobs(uow, now) == (0, 3)
         s.blob_failed(uow, "a", error="x" * 900, now=now)
         assert s.due_blobs(uow, now, retries_only=True) == ["a"]
-        assert s.count_due_blobs(uow, now + timedelta(days=2)) == (1, 1)
+        assert s.count_due_blobs(uow, now + timedelta(days=2)) == (1, 3)
+        s.blob_failed(uow, "zip-1", error="refused", now=now)
+        assert s.count_due_blobs(uow, now + timedelta(days=2)) == (0, 4)  # a refused zip is a retry
         failed = one(uow.connection, tables.blob_deletions, key="a")
         assert (failed["attempts"], len(failed["last_error"]), failed["last_attempt_at"]) == (1, 500, now)
         s.blobs_deleted(uow, ["a", "b", "missing"])

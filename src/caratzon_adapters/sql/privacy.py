@@ -1159,9 +1159,9 @@ class SqlPrivacyStore:
     def count_due_blobs(self, uow: UnitOfWork, now: datetime) -> tuple[int, int]:
         b = blob_deletions
         stmt = select(
-            # A zip the store refused before is a retry, not counted twice.
+            # Each key counted once: first attempts at export zips, and everything else.
             func.count().filter(b.c.reason == REASON_EXPORT_FILE, b.c.attempts == 0),
-            func.count().filter(b.c.attempts > 0),
+            func.count().filter(or_(b.c.reason != REASON_EXPORT_FILE, b.c.attempts > 0)),
         ).where(b.c.due_at <= now)
         exports, retries = _conn(uow).execute(stmt).one()
         return int(exports or 0), int(retries or 0)

@@ -245,7 +245,7 @@ class RetentionService:
         tried: set[str] = set()
         exports = self._erasure.drain_blobs(reason=EXPORT_FILE_REASON, tried=tried)
         others = self._erasure.drain_blobs(tried=tried)
-        counts = {RuleCode.EXPORT_FILE.value: exports.deleted, RuleCode.BLOB_RETRY.value: others.deleted,
+        counts = {RuleCode.EXPORT_FILE.value: exports.deleted, RuleCode.QUEUED_FILES.value: others.deleted,
                   "blob_failures": exports.failed + others.failed}
         counts = {k: v for k, v in counts.items() if v}
         if counts:
@@ -254,7 +254,7 @@ class RetentionService:
                 self._store.save_run(uow, run)
                 uow.commit()
         report(RuleCode.EXPORT_FILE, exports.deleted, preview[RuleCode.EXPORT_FILE].due_count)
-        report(RuleCode.BLOB_RETRY, others.deleted, preview[RuleCode.BLOB_RETRY].due_count)
+        report(RuleCode.QUEUED_FILES, others.deleted, preview[RuleCode.QUEUED_FILES].due_count)
         return run
 
     # -- legal holds ---------------------------------------------------------------------
