@@ -193,3 +193,19 @@ def test_flag_minor_restricts_and_queues_an_urgent_erasure(run: Run, people: Peo
     again = json.loads(ok(run("users", "flag-minor", "bob@example.com", "--reason", "Again.", "--json")).stdout)
     assert again["merged_into_existing"] and again["request_id"] == rows[0]["id"]
     assert "URGENT" in ok(run("dsr", "list")).stdout
+
+
+def test_completing_an_erasure_request_is_refused_under_a_hold_then_erases(run: Run, people: People) -> None:
+    """P37 and the issue's bad input: under a legal hold the erasure is refused with the
+    reason in one line, the request stays open; once released, completing erases."""
+    ok(run("holds", "place", "bea@example.com", "--reason", "Tax inquiry 2026-41"))
+    refused = run("dsr", "complete", people.recent.id)
+    assert refused.exit_code != 0
+    assert "legal hold: Tax inquiry 2026-41" in refused.output and len(refused.output.strip().splitlines()) == 1
+    [row] = [r for r in json.loads(ok(run("dsr", "list", "--json")).stdout) if r["id"] == people.recent.id]
+    assert row["status"] == "in_progress" and any("Erasure not carried out" in n["text"] for n in row["notes"])
+    ok(run("holds", "release", "bea@example.com", "--reason", "Inquiry closed"))
+    done = ok(run("dsr", "complete", people.recent.id)).stdout
+    assert "completed" in done
+    assert people.services.accounts.list_users(Actor.cli_operator("t"))  # the others are still there
+    assert "bea@example.com" not in [u.email for u in people.services.accounts.list_users(Actor.cli_operator("t"))]
