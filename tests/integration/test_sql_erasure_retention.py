@@ -250,6 +250,11 @@ def test_an_interrupted_run_is_finished_by_the_next_and_nothing_is_counted_twice
     assert folded == 250 and raw == 5 and depth == sum(1 for i in range(250) if i % 3 == 0)
     runs = w.retention.runs(OPERATOR)
     assert [r.status for r in runs] == [RunStatus.COMPLETED, RunStatus.FAILED]
+    # The designer's daily figures still count the folded days (depth: the mean).
+    with w.deps.uow() as uow:
+        days = uow.engagement.daily(w.scenario.design_id, old.date(), (old + timedelta(days=1)).date())
+    assert sum(d.views for d in days) == sum(1 for i in range(250) if i % 3)
+    assert {d.median_scroll_depth for d in days} == {50}
 
 
 def test_a_blob_store_failure_is_remembered_and_retried_on_the_next_run(world: World) -> None:

@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from caratzon_adapters.sql import mapping
 from caratzon_adapters.sql.tables import (
     SINGLETON_ID,
+    analytics_daily,
     api_tokens,
     assets,
     audit_checkpoint,
@@ -665,8 +666,8 @@ class SqlEngagementRepository:
         scrolls: dict[date, builtins.list[int]] = {}
         for d, depth in self._conn.execute(depths):
             scrolls.setdefault(mapping.as_date(d), []).append(int(depth))
-        result = [
-            DailyEngagement(
+        result = {
+            mapping.as_date(d): DailyEngagement(
                 design_id=design_id,
                 day=mapping.as_date(d),
                 views=int(v or 0),
@@ -674,8 +675,26 @@ class SqlEngagementRepository:
                 median_scroll_depth=median(scrolls.get(mapping.as_date(d), [])),
             )
             for d, v, s in self._conn.execute(counts)
-        ]
-        return sorted(result, key=lambda r: r.day)
+        }
+        # Days older than 24 months live only as anonymous aggregates (P33): their counts
+        # add in; the raw depths are gone, so such a day's depth is the mean, not the median.
+        a = analytics_daily
+        folded: dict[date, dict[str, tuple[int, int, int]]] = {}
+        for d, kind, events, depth_sum, depth_count in self._conn.execute(
+            select(a.c.day, a.c.kind, a.c.events, a.c.depth_sum, a.c.depth_count)
+            .where(a.c.design_id == design_id, a.c.day >= since, a.c.day <= until)
+        ):
+            folded.setdefault(mapping.as_date(d), {})[kind] = (int(events), int(depth_sum), int(depth_count))
+        for d, kinds in folded.items():
+            raw = result.get(d)
+            views = kinds.get(EventKind.VIEW.value, (0, 0, 0))[0]
+            saves = kinds.get(EventKind.SAVE.value, (0, 0, 0))[0]
+            _, depth_sum, depth_count = kinds.get(EventKind.SCROLL.value, (0, 0, 0))
+            depth = raw.median_scroll_depth if raw and raw.median_scroll_depth is not None else (
+                round(depth_sum / depth_count) if depth_count else None)
+            result[d] = DailyEngagement(design_id=design_id, day=d, views=views + (raw.views if raw else 0),
+                                        saves=saves + (raw.saves if raw else 0), median_scroll_depth=depth)
+        return sorted(result.values(), key=lambda r: r.day)
 
 
 def _utc_day(conn: Connection, at: ColumnElement[datetime]) -> ColumnElement[Any]:
