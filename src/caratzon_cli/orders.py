@@ -18,9 +18,9 @@ from caratzon_core.access import Actor
 from caratzon_core.accounts import Role
 from caratzon_core.errors import NotFound, ValidationFailed
 from caratzon_core.money import Money
-from caratzon_core.orders import OPEN_STATUSES, Order, OrderStatus
+from caratzon_core.orders import OPEN_STATUSES, Order, OrderStatus, order_ref
 from caratzon_core.routing import W_COST, W_LOAD, W_RATING, W_SLACK, RoutingDecision, explain
-from caratzon_core.services.orders import OrderView, order_ref
+from caratzon_core.services.orders import OrderView
 
 app = typer.Typer(no_args_is_help=True, help="Orders in production: list the open ones.")
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from attrs import field, frozen
 
+from caratzon_core.orders import order_ref
 from caratzon_core.retention import Keep, frozen_counts
 
 ERASED_NAME = "Erased user"
@@ -35,6 +36,11 @@ class PersonFacts:
     licensed_designs: tuple[str, ...] = ()  # their designs under an active licence agreement
 
 
+def _refs(order_ids: tuple[str, ...], shown: int = 5) -> str:
+    refs = ", ".join(order_ref(o) for o in order_ids[:shown])
+    return refs + (f" and {len(order_ids) - shown} more" if len(order_ids) > shown else "")
+
+
 @frozen
 class ErasureDecision:
     allowed: bool
@@ -44,7 +50,7 @@ class ErasureDecision:
 
     @property
     def message(self) -> str:
-        return "; ".join(self.reasons)
+        return "; ".join(self.reasons) + "." if self.reasons else ""
 
 
 def decide_erasure(facts: PersonFacts) -> ErasureDecision:
@@ -57,16 +63,16 @@ def decide_erasure(facts: PersonFacts) -> ErasureDecision:
     reasons: list[str] = []
     keeps: set[Keep] = set()
     if facts.hold_reason is not None:
-        reasons.append(f"The account is under a legal hold: {facts.hold_reason}")
+        reasons.append(f"The account is under a legal hold: {facts.hold_reason.rstrip('.')}")
         keeps.add(Keep.LEGAL_HOLD)
     if facts.disputed_orders:
         reasons.append(f"{len(facts.disputed_orders)} order(s) in dispute must be resolved first: "
-                       + ", ".join(facts.disputed_orders[:5]))
+                       + _refs(facts.disputed_orders))
         keeps.add(Keep.OPEN_DISPUTE)
     open_only = tuple(o for o in facts.open_orders if o not in facts.disputed_orders)
     if open_only:
         reasons.append(f"{len(open_only)} open order(s) must be completed or cancelled first: "
-                       + ", ".join(open_only[:5]))
+                       + _refs(open_only))
         keeps.add(Keep.OPEN_ORDER)
     if reasons:
         return ErasureDecision(False, tuple(reasons), keeps=frozenset(keeps))

@@ -59,6 +59,11 @@ class OrderStatus(enum.StrEnum):
     DISPUTED = "disputed"
 
 
+def order_ref(order_id: str) -> str:
+    """A short reference people can read out (the id's last 8 characters)."""
+    return order_id.replace("-", "")[-8:].upper()
+
+
 # The statuses in which the assigned manufacturer holds the job and may reach
 # production CAD (P20, P28): from acceptance until the pieces are shipped.
 PRODUCTION_STATUSES = frozenset({OrderStatus.ACCEPTED, OrderStatus.IN_PRODUCTION, OrderStatus.QUALITY_CHECK})

@@ -32,12 +32,12 @@ from caratzon_core.ledger import JournalEntry
 from caratzon_core.manufacturers import Manufacturer
 from caratzon_core.messaging import Message
 from caratzon_core.money import Money
-from caratzon_core.orders import Brief, Order
+from caratzon_core.orders import Brief, Order, order_ref
 from caratzon_core.payments import PaymentInstruction
 from caratzon_core.quote import Quote
 from caratzon_core.routing import RoutingDecision
 from caratzon_core.services.manufacturing import ProfileInput
-from caratzon_core.services.orders import OrderSummary, OrderView, order_ref
+from caratzon_core.services.orders import OrderSummary, OrderView
 from caratzon_web.api import _bearer, _converter, _json_object
 from caratzon_web.api_designs import link_json
 from caratzon_web.context import client, services

@@ -26,13 +26,13 @@ from caratzon_cli.main import app
 from caratzon_cli.prices import document
 from caratzon_cli.worker import COUNTS, STATE_FILE, WorkerState, run_once
 from caratzon_core.access import Actor
-from caratzon_core.orders import OrderStatus
+from caratzon_core.orders import OrderStatus, order_ref
 from caratzon_core.quote import DEFAULT_PRICES
 from caratzon_core.routing import W_COST, W_LOAD, W_RATING, W_SLACK
 from caratzon_core.services.accounts import SignUp
 from caratzon_core.services.designs import DesignInput, Upload
 from caratzon_core.services.manufacturing import ProfileInput
-from caratzon_core.services.orders import OrderService, order_ref
+from caratzon_core.services.orders import OrderService
 from caratzon_core.testing import FakeClock, FakeHasher, InMemoryStore
 
 PASSWORD = "Quartz-Meadow-Compass-58"

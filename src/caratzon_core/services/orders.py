@@ -51,6 +51,7 @@ from caratzon_core.orders import (
     complete,
     deliver,
     dispute,
+    order_ref,
     parse_brief,
     qc_result,
     ready_for_qc,
@@ -82,11 +83,6 @@ def _as_designed(brief: Brief, design: Design) -> Brief:
     if brief.stones or not design.gemstones:
         return brief
     return attrs.evolve(brief, stones=stones_as_designed(design.gemstones))
-
-
-def order_ref(order_id: str) -> str:
-    """A short reference people can read out (the id's last 8 characters)."""
-    return order_id.replace("-", "")[-8:].upper()
 
 
 @frozen
