@@ -30,20 +30,18 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import attrs
 from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.pool import NullPool
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _scenario import export_scenario
 
 from caratzon_adapters.sql import tables
 from caratzon_adapters.sql.engine import make_engine, normalize_url
 from caratzon_adapters.sql.export import SqlPersonalDataReader
-from caratzon_adapters.sql.migrate import upgrade
-from caratzon_adapters.sql.uow import SqlUnitOfWorkFactory
 from caratzon_core.export import Pseudonymiser, build_document
 from caratzon_core.processors import DeploymentFacts, register, register_document
 from caratzon_core.services.export import ExportService
-from caratzon_core.testing import FakeClock, fake_deps
-from caratzon_core.testing_export import build_export_scenario
 
 TARGET_S = 5.0
 BATCH = 2000
@@ -97,11 +95,7 @@ def _timed(fn: Any, repeat: int) -> tuple[float, Any]:
 def run(url: str, label: str, args: argparse.Namespace) -> bool:
     engine = make_engine(url)
     try:
-        upgrade(engine)
-        deps, _ = fake_deps(clock=FakeClock())
-        deps = attrs.evolve(deps, uow=SqlUnitOfWorkFactory(engine))
-        with tempfile.TemporaryDirectory() as tmp:
-            scenario = build_export_scenario(deps, tmp)
+        deps, scenario = export_scenario(engine)
         dee = scenario.people["dee"]
         start = time.perf_counter()
         seed(engine, deps.blobs, dee.id, scenario.design_id, scenario.order_id, messages=args.messages,

@@ -80,6 +80,15 @@ def decide_erasure(facts: PersonFacts) -> ErasureDecision:
 
 
 @frozen
+class Erasee:
+    """One person of a batch erasure: who, under which pseudonym, keeping which designs."""
+
+    user_id: str
+    pseudonym: str
+    keep_designs: tuple[str, ...] = ()
+
+
+@frozen
 class ErasureReport:
     """What the store did, per ``table.masking`` (rows touched) and blobs queued."""
 

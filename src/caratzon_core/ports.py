@@ -23,7 +23,7 @@ from caratzon_core.catalog import CatalogPage, CatalogQuery
 from caratzon_core.consent import ConsentRecord, DailyEngagement, EngagementEvent
 from caratzon_core.credentials import ApiToken, LoginAttempt, ThrottleKey
 from caratzon_core.designs import Asset, AssetKind, Design, Inspection
-from caratzon_core.erasure import ErasureReport, PersonFacts
+from caratzon_core.erasure import Erasee, ErasureReport, PersonFacts
 from caratzon_core.export import PersonalData
 from caratzon_core.ledger import JournalEntry
 from caratzon_core.licence_options import LicenceOption
@@ -715,6 +715,15 @@ class PrivacyStore(Protocol):
         original account row and everything that goes with it is deleted. Designs
         in ``keep_designs`` keep their files (marked removed, designer pseudonymised);
         the person's other designs are purged. Open negotiations are withdrawn."""
+        ...
+
+    def people_facts(self, uow: UnitOfWork, user_ids: Sequence[str], today: date) -> dict[str, PersonFacts]:
+        """:meth:`person_facts` for many people in a few set-based queries."""
+        ...
+
+    def erase_people(self, uow: UnitOfWork, people: Sequence[Erasee], *, now: datetime) -> list[ErasureReport]:
+        """:meth:`erase_person` for many people at once: the same result as erasing
+        them one by one, with a few statements per table for the whole batch."""
         ...
 
     # -- retention --

@@ -306,3 +306,27 @@ def test_a_run_that_breaks_is_reported_on_the_page(web, services, admin, monkeyp
     assert response.status_code == 303
     html = admin.get("/admin/retention").get_data(as_text=True)
     assert "The retention run stopped with an error (see Last runs)" in html and "disk full" not in html
+
+
+def test_an_erasure_request_made_in_the_privacy_center_is_carried_out_from_the_queue(web, services, admin, config):
+    """P37 end to end in the portal: the person asks in the Privacy Center, an admin
+    completes the request in the queue, the account and its email are gone, and the
+    request (now naming the pseudonym) stays as proof that it was answered."""
+    services.accounts.create_user(Actor.cli_operator(), SignUp(
+        email="eve@example.com", password=web.PASSWORD, name="Eve Erased", role="buyer",
+        date_of_birth=date(1990, 1, 1), accept_policy_version=INITIAL_POLICY_VERSION))
+    eve = web.client()
+    assert web.login_form(eve, "eve@example.com").status_code == 302
+    token = web.csrf(eve, "/privacy")
+    asked = eve.post("/privacy/requests", data={"csrf_token": token, "type": "erasure", "details": "All of it."})
+    assert asked.status_code in (302, 303)
+    [req] = services.requests.queue(Actor.cli_operator())
+    token = web.csrf(admin, "/admin/requests")
+    done = admin.post(f"/admin/requests/{req.request.id}/complete", data={"csrf_token": token, "outcome": ""},
+                      follow_redirects=True)
+    assert done.status_code == 200 and "is completed" in done.get_data(as_text=True)
+    assert "eve@example.com" not in _emails(config)
+    [closed] = services.requests.queue(Actor.cli_operator(), include_closed=True)
+    assert closed.request.status.value == "completed" and closed.request.user_id == services.erasure.pseudonym(
+        req.request.user_id)
+    assert eve.get("/account").status_code in (302, 401)  # her session is gone with her account

@@ -303,3 +303,21 @@ def test_audit_entries_older_than_3_years_are_pruned_behind_a_checkpoint_except_
             tables.audit_log.c.subject == f"user:{w.scenario.people['max'].id}")).scalar()
     assert first_left == int(plan.kept[0].id) and held >= 1
     assert scalar(w.engine, select(func.count()).select_from(tables.audit_log)) < before
+
+
+def test_a_second_run_is_refused_while_one_is_running_and_takes_over_a_killed_one(world: World) -> None:
+    from caratzon_core.retention import RetentionRun
+
+    w = world
+    started = w.clock.now()
+    with w.deps.uow() as uow:
+        SqlPrivacyStore().save_run(uow, RetentionRun("run-elsewhere", started, "operator:cron", started))
+        uow.commit()
+    with pytest.raises(Conflict) as busy:
+        w.retention.apply(OPERATOR)
+    assert "still running" in busy.value.message
+    w.clock.advance(timedelta(minutes=61))  # that process was killed: its lease ran out
+    done = w.retention.apply(OPERATOR)
+    old = next(r for r in w.retention.runs(OPERATOR) if r.id == "run-elsewhere")
+    assert done.status is RunStatus.COMPLETED and old.status is RunStatus.FAILED
+    assert old.error == f"interrupted; resumed by run {done.id}"

@@ -42,7 +42,7 @@ from caratzon_adapters.sql.uow import SqlUnitOfWorkFactory
 from caratzon_core import datamap as dm
 from caratzon_core.datamap import ColumnRule, DataMap, Masking
 from caratzon_core.designs import DesignStatus
-from caratzon_core.erasure import ERASED_EMAIL_DOMAIN, ERASED_NAME
+from caratzon_core.erasure import ERASED_EMAIL_DOMAIN, ERASED_NAME, Erasee, ErasureReport, PersonFacts
 from caratzon_core.errors import Conflict, NotFound
 from caratzon_core.ledger import EntryKind, JournalEntry, LedgerLine
 from caratzon_core.money import Money
@@ -118,10 +118,12 @@ def columns_containing(conn: Any, needle: str) -> set[tuple[str, str]]:
 
 def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     with engine.connect() as conn:
-        return {
-            t.name: sorted(tuple(str(v) for v in row) for row in conn.execute(select(t)))
-            for t in tables.metadata.sorted_tables
-        }
+        return dump_of(conn)
+
+
+def dump_of(conn: Any) -> dict[str, list[tuple[Any, ...]]]:
+    return {t.name: sorted(tuple(str(v) for v in row) for row in conn.execute(select(t)))
+            for t in tables.metadata.sorted_tables}
 
 
 def one(conn: Any, table: Any, **where: Any) -> Any:
@@ -412,6 +414,70 @@ def test_erasing_a_manufacturer_pseudonymises_their_jobs(world: World) -> None:
         assert one(conn, tables.users, id=p)["role"] == "manufacturer"
         steps = [json.loads(v) for (v,) in conn.execute(select(tables.messages.c.event_data_json))]
         assert any(s.get("manufacturer_id") == p for s in steps)
+
+
+def test_erasing_people_together_ends_as_erasing_them_one_at_a_time(world: World) -> None:
+    """The retention engine erases a batch of people at once (a few statements per
+    table): the database ends exactly as erasing them one by one in the same order
+    leaves it — stand-ins, withdrawn negotiations, deleted drafts, designs kept, purged
+    or left as husks, owned rows masked, embedded ids and mentions rewritten, files
+    queued — and each person gets the report of their own erasure."""
+    w = world
+    extra = enrich(w)
+    # A design of Dee's that only a draft order of Bea's names: erased one at a time,
+    # Dee before Bea, it is still named when her designs go (a husk) and the draft goes
+    # after; Bea before Dee, the draft goes first and so does the design.
+    sketch = DesignService(w.deps).create(w.s.people["dee"], DesignInput(title="Sketch", category="ring",
+                                                                         metals=["18k_rose"]))
+    with w.uow() as uow:
+        copy_row(uow.connection, tables.orders, extra["draft"], id=w.deps.ids.new_id(), design_id=sketch.id)
+        uow.commit()
+    everyone = [w.id(n) for n in ("bea", "max", "dee")]  # the buyer, the workshop and the designer of one order
+    with w.uow() as uow:
+        facts = w.store.people_facts(uow, [*everyone, "nobody", everyone[0]], w.now.date())
+        assert facts == {**{u: w.store.person_facts(uow, u, w.now.date()) for u in everyone},
+                         "nobody": PersonFacts("nobody", exists=False)}
+    assert facts[w.id("dee")].licensed_designs == (w.s.design_id,) and facts[w.id("bea")].open_orders
+
+    def both_ways(order: list[str], *, commit: bool = False) -> tuple[list[ErasureReport], list[ErasureReport]]:
+        people = [Erasee(u, pseudonym(u), facts[u].licensed_designs) for u in order]
+        with w.uow() as uow:  # rolled back
+            one_by_one = [w.store.erase_person(uow, e.user_id, pseudonym=e.pseudonym, now=w.now,
+                                               keep_designs=e.keep_designs) for e in people]
+            expected = dump_of(uow.connection)
+        with w.uow() as uow:
+            together = w.store.erase_people(uow, [*people, people[0]], now=w.now)
+            assert dump_of(uow.connection) == expected
+            sketched = count(uow.connection, tables.designs, tables.designs.c.id == sketch.id)
+            if commit:
+                uow.commit()
+        assert together[-1] == ErasureReport(people[0].user_id, people[0].pseudonym)  # a second erasure does nothing
+        assert [(r.user_id, r.pseudonym, r.kept_designs, r.blobs) for r in together[:-1]] == [
+            (r.user_id, r.pseudonym, r.kept_designs, r.blobs) for r in one_by_one]
+        assert sketched == (order.index(w.id("dee")) < order.index(w.id("bea")))
+        return one_by_one, together[:-1]
+
+    one_by_one, together = both_ways(everyone)
+    assert together == one_by_one
+    bea, mx, dee = together
+    assert dee.kept_designs == (w.s.design_id,) and dee.counts["designs.purged"] == 1 and bea.blobs == 1
+    assert bea.counts["negotiations.withdrawn"] == 1 and mx.counts["orders.pseudonymise"] == 2
+
+    one_by_one, together = both_ways([w.id("dee"), w.id("bea"), w.id("max")], commit=True)
+    assert together == one_by_one
+    for name, email, full in (("dee", "dee@example.com", "Dorothea Designer"), ("bea", "bea@example.com",
+                              "Beatrix Buyer"), ("max", "max@example.com", "Maximilian Maker")):
+        assert_no_trace(w, name, email, full)
+    with w.engine.connect() as conn:
+        husk = one(conn, tables.designs, id=sketch.id)
+        assert (husk["title"], husk["purged_at"], husk["designer_id"]) == ("Removed design", w.now, pseudonym(dee.user_id))
+        assert count(conn, tables.orders, tables.orders.c.status == "draft") == 0
+        assert count(conn, tables.users, tables.users.c.erased_at.is_not(None)) == 3
+    with w.uow() as uow:
+        with pytest.raises(ValueError, match="pseudonyms of their own"):
+            w.store.erase_people(uow, [Erasee("a", "same"), Erasee("b", "same")], now=w.now)
+        with pytest.raises(ValueError, match="pseudonym other than the user id"):
+            w.store.erase_people(uow, [Erasee("a", "a")], now=w.now)
 
 
 # -- retention: candidates and exceptions ------------------------------------------------------

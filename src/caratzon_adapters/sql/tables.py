@@ -454,6 +454,7 @@ engagement_events = Table(
     CheckConstraint("scroll_depth IS NULL OR (scroll_depth >= 0 AND scroll_depth <= 100)", name="scroll_depth"),
     Index(None, "design_id", "at"),
     Index(None, "at"),  # migration 0007: the retention engine takes the oldest first
+    Index(None, "user_id"),  # migration 0007: erasure, and the users foreign key (ON DELETE SET NULL)
 )
 
 
@@ -756,6 +757,7 @@ orders = Table(
     Index(None, "buyer_id", "updated_at"),
     Index(None, "designer_id", "updated_at"),
     Index(None, "accepted_at"),
+    Index(None, "design_id"),  # migration 0007: purging designs checks the foreign key
 )
 
 # One row per money event; UNIQUE(idempotency_key) refuses the same event twice.
@@ -772,6 +774,7 @@ ledger_entries = Table(
     UniqueConstraint("idempotency_key"),
     CheckConstraint(_one_of("kind", ENTRY_KIND_VALUES), name="kind"),
     Index(None, "order_id", "at"),
+    Index(None, "buyer_id"),  # migration 0007: erasure, and the users foreign key
 )
 
 # ``position`` is the line's index in JournalEntry.lines.
@@ -827,6 +830,7 @@ payment_instructions = Table(
     CheckConstraint("attempts >= 0", name="attempts_not_negative"),
     Index(None, "status", "next_attempt_at"),
     Index(None, "order_id", "created_at"),
+    Index(None, "party_id"),  # migration 0007: erasure, and the users foreign key
 )
 
 

@@ -43,7 +43,7 @@ from caratzon_core.retention import (
 )
 from caratzon_core.services.audit import AuditService, AuditTrail
 from caratzon_core.services.deps import Client, Deps
-from caratzon_core.services.erasure import ErasureRefused, ErasureService
+from caratzon_core.services.erasure import ErasureService
 from caratzon_core.services.export import EXPORT_FILE_REASON
 
 # progress(rule, done, total): total is the plan's count (0 when unknown).
@@ -179,15 +179,13 @@ class RetentionService:
         now = self._d.clock.now()
 
         def erase(uow: UnitOfWork, due: list[Candidate]) -> int:
-            n = 0
-            for c in due:
-                try:
-                    self._erasure.erase_in(uow, c.id, by=run.started_by, now=now, client=client,
-                                           because=f"account closed {c.since:%Y-%m-%d}: 12 months passed (P30)")
-                    n += 1
-                except ErasureRefused:
-                    continue  # something stands on it since the batch was read: kept, not counted
-            return n
+            since = {c.id: c.since for c in due}
+            # Re-decided inside the batch's transaction: anything that now stands on a
+            # person (a hold placed since the plan) keeps them, uncounted.
+            reports, _ = self._erasure.erase_many_in(
+                uow, [c.id for c in due], by=run.started_by, now=now, client=client,
+                because=lambda uid: f"account closed {since[uid]:%Y-%m-%d}: 12 months passed (P30)")
+            return len(reports)
 
         total = preview[RuleCode.ACCOUNT].due_count
         run, _ = self._batches(run, RuleCode.ACCOUNT, cut, total, report, erase)

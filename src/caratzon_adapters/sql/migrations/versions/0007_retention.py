@@ -1,9 +1,12 @@
 """Erasure and the retention engine (issue #6, parts 3 and 4): legal holds, the
 queue of blobs to delete, retention runs, anonymous daily analytics aggregates,
-``users.erased_at`` (the stand-in row of an erased person), ``designs.purged_at``
-and an index on ``engagement_events.at`` for taking the oldest events first.
+``users.erased_at`` (the stand-in row of an erased person), ``designs.purged_at``,
+an index on ``engagement_events.at`` for taking the oldest events first, and the
+indexes erasure and purges look rows up by (:data:`LOOKUP_INDEXES`: a person's
+events, money rows and payment instructions, the orders naming a design — each also
+checked by a foreign key when a user or a design row is deleted).
 
-Downgrading drops the new tables, columns and index and touches nothing else.
+Downgrading drops the new tables, columns and indexes and touches nothing else.
 
 Revision ID: 0007
 Revises: 0006
@@ -25,6 +28,12 @@ depends_on = None
 EVENT_KINDS = ("view", "save", "scroll")
 RUN_STATUSES = ("running", "completed", "failed")
 NEW_TABLES = ("legal_holds", "blob_deletions", "retention_runs", "analytics_daily")
+LOOKUP_INDEXES = (
+    ("engagement_events", "user_id"),
+    ("orders", "design_id"),
+    ("ledger_entries", "buyer_id"),
+    ("payment_instructions", "party_id"),
+)
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -39,6 +48,8 @@ def upgrade() -> None:
     op.add_column("users", _time("erased_at", nullable=True))
     op.add_column("designs", _time("purged_at", nullable=True))
     op.create_index(op.f("ix_engagement_events_at"), "engagement_events", ["at"])
+    for table, column in LOOKUP_INDEXES:
+        op.create_index(op.f(f"ix_{table}_{column}"), table, [column])
 
     op.create_table(
         "legal_holds",
@@ -107,6 +118,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in reversed(NEW_TABLES):
         op.drop_table(table)
+    for table, column in reversed(LOOKUP_INDEXES):
+        op.drop_index(op.f(f"ix_{table}_{column}"), table_name=table)
     op.drop_index(op.f("ix_engagement_events_at"), table_name="engagement_events")
     # SQLite (3.35+) drops a column in place; a batch rebuild of `users` would trip the
     # foreign keys of every table pointing at it.
