@@ -11,7 +11,6 @@ holds, which stop erasure and retention for a person.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
 from typing import Annotated
 
 import typer
@@ -22,27 +21,13 @@ from caratzon_cli.state import state
 from caratzon_cli.users import CLI_CLIENT
 from caratzon_core.access import Actor
 from caratzon_core.errors import ValidationFailed
-from caratzon_core.retention import RULE_BY_CODE, Plan, RetentionRun, RuleCode
+from caratzon_core.retention import RULE_BY_CODE, Plan, RetentionRun, RuleCode, parse_as_of
 from caratzon_core.services.retention import HoldView
 
 app = typer.Typer(no_args_is_help=True, help="The retention engine: plan, apply, past runs (policy §8).")
 holds_app = typer.Typer(no_args_is_help=True, help="Legal holds: keep a person's data past erasure and retention.")
 
 KEPT_SHOWN = 20
-
-
-def parse_as_of(raw: str | None) -> datetime | None:
-    """YYYY-MM-DD (the start of that day, UTC) or an ISO date-time (UTC if no zone)."""
-    if raw is None:
-        return None
-    text = raw.strip()
-    try:
-        if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), time(0), tzinfo=UTC)
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValidationFailed(f"--as-of: {raw!r} is not a date (YYYY-MM-DD) or date-time.", field="as_of") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 AsOf = Annotated[str | None, typer.Option("--as-of", metavar="DATE",
@@ -75,7 +60,7 @@ def plan_(
     as_json: Json = False,
 ) -> None:
     """What a run would do, per rule, and why each item past its period is kept."""
-    p = state(ctx).services.retention.plan(Actor.cli_operator(), parse_as_of(as_of))
+    p = state(ctx).services.retention.plan(Actor.cli_operator(), parse_as_of(as_of, label="--as-of"))
     if as_json:
         print_json(p.to_dict())
         return
@@ -98,7 +83,7 @@ def apply_(
     if not yes:
         raise ValidationFailed("retention apply deletes data for good: run `caratzon retention plan` to see what, "
                                "then add --yes.", field="yes")
-    moment = parse_as_of(as_of)
+    moment = parse_as_of(as_of, label="--as-of")
     services = state(ctx).services
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err(),
                   transient=True) as bar:

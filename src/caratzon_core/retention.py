@@ -22,13 +22,15 @@ from __future__ import annotations
 import calendar
 import enum
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
 from typing import Any
 
+import attrs
 from attrs import field, frozen
 
 from caratzon_core import datamap as dm
+from caratzon_core.errors import ValidationFailed
 
 
 class RuleCode(enum.StrEnum):
@@ -158,6 +160,22 @@ class Cutoffs:
 
     def __getitem__(self, code: RuleCode) -> datetime:
         return self.by_rule[code]
+
+
+def parse_as_of(raw: str | None, *, label: str = "as_of") -> datetime | None:
+    """An as-of time typed by an operator: YYYY-MM-DD (the start of that day, UTC) or
+    an ISO 8601 date-time (UTC if it names no zone); blank means now (None)."""
+    if raw is None or not raw.strip():
+        return None
+    text = raw.strip()
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time(0), tzinfo=UTC)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationFailed(f"{label}: {raw!r} is not a date (YYYY-MM-DD) or an ISO 8601 date-time.",
+                               field="as_of") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def cutoffs(as_of: datetime) -> Cutoffs:
@@ -361,11 +379,10 @@ class RetentionRun:
         merged = dict(self.counts)
         for k, v in counts.items():
             merged[k] = merged.get(k, 0) + v
-        return RetentionRun(self.id, self.as_of, self.started_by, self.started_at, self.status, merged,
-                            self.finished_at, self.error)
+        return attrs.evolve(self, counts=merged)
 
     def finish(self, status: RunStatus, at: datetime, error: str | None = None) -> RetentionRun:
-        return RetentionRun(self.id, self.as_of, self.started_by, self.started_at, status, self.counts, at, error)
+        return attrs.evolve(self, status=status, finished_at=at, error=error)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -40,7 +40,7 @@ from caratzon_web.api import _bearer, _converter, _json_object
 from caratzon_web.api_designs import link_json
 from caratzon_web.blobs import FORM_ALLOWANCE, spooled_upload
 from caratzon_web.context import client, services
-from caratzon_web.converters import structure
+from caratzon_web.converters import query_flag, structure
 from caratzon_web.errors import iso_utc
 
 bp = Blueprint("api_licensing", __name__, url_prefix="/api/v1")
@@ -48,8 +48,6 @@ bp = Blueprint("api_licensing", __name__, url_prefix="/api/v1")
 # A message may carry MAX_ATTACHMENTS files of MAX_ATTACHMENT_BYTES each.
 MAX_MESSAGE_BODY = MAX_ATTACHMENTS * MAX_ATTACHMENT_BYTES + FORM_ALLOWANCE
 MESSAGE_FORM_FIELDS = frozenset({"body", "attachments"})
-_TRUE = {"true", "1", "yes"}
-_FALSE = {"false", "0", "no", ""}
 
 
 # -- request bodies ----------------------------------------------------------------------------
@@ -305,14 +303,6 @@ def _actor() -> Actor:
     return _me()[1]
 
 
-def _flag(name: str) -> bool:
-    raw = request.args.get(name, "").strip().lower()
-    if raw in _TRUE:
-        return True
-    if raw in _FALSE:
-        return False
-    raise ValidationFailed(f"{name} is true or false.", field=name)
-
 
 @bp.get("/designs/<design_id>/licence-options")
 def list_options(design_id: str) -> Response:
@@ -321,7 +311,8 @@ def list_options(design_id: str) -> Response:
     if unknown:
         raise ValidationFailed(f"Unknown parameter '{unknown[0]}'; the only parameter is include_retired.",
                                field=unknown[0])
-    options = services().licensing.options(actor, design_id, include_retired=_flag("include_retired"))
+    retired = query_flag(request.args, "include_retired")
+    options = services().licensing.options(actor, design_id, include_retired=retired)
     return jsonify({"items": [option_json(o) for o in options]})
 
 

@@ -15,7 +15,6 @@ the rest of ``/api/v1``.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
 from typing import Any
 
 from attrs import frozen
@@ -23,19 +22,17 @@ from flask import Blueprint, Response, jsonify, request
 
 from caratzon_core.access import Action, Actor, Resource, authorize
 from caratzon_core.errors import ValidationFailed
-from caratzon_core.retention import LegalHold
+from caratzon_core.retention import LegalHold, parse_as_of
 from caratzon_core.services.retention import HoldView
 from caratzon_web.api import _bearer, _converter, _json_object
 from caratzon_web.context import client, services
-from caratzon_web.converters import structure
+from caratzon_web.converters import query_flag, structure
 from caratzon_web.errors import iso_utc
 
 bp = Blueprint("api_retention", __name__, url_prefix="/api/v1")
 
 MAX_RUNS = 100
 DEFAULT_RUNS = 10
-_TRUE = {"true", "1", "yes"}
-_FALSE = {"", "false", "0", "no"}
 
 
 @frozen
@@ -54,21 +51,6 @@ class HoldBody:
     reason: str = ""
 
 
-def parse_as_of(raw: str | None) -> datetime | None:
-    """YYYY-MM-DD (the start of that day, UTC) or an ISO 8601 date-time (UTC if no zone)."""
-    if raw is None or not raw.strip():
-        return None
-    text = raw.strip()
-    try:
-        if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), time(0), tzinfo=UTC)
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValidationFailed(f"as_of: {raw!r} is not a date (YYYY-MM-DD) or an ISO 8601 date-time.",
-                               field="as_of") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _admin(action: Action, what: str) -> Actor:
     """The caller, authorized before the input is read: a non-admin gets 403 whatever they send."""
     user, _ = _bearer()
@@ -83,14 +65,6 @@ def _only(*allowed: str) -> None:
         names = ", ".join(allowed) or "none"
         raise ValidationFailed(f"Unknown parameter '{unknown[0]}'; the parameters are: {names}.", field=unknown[0])
 
-
-def _flag(name: str) -> bool:
-    raw = request.args.get(name, "").strip().lower()
-    if raw in _TRUE:
-        return True
-    if raw in _FALSE:
-        return False
-    raise ValidationFailed(f"{name} is true or false.", field=name)
 
 
 def hold_json(hold: LegalHold, email: str) -> dict[str, Any]:
@@ -151,7 +125,7 @@ def retention_apply() -> tuple[Response, int]:
 def list_holds() -> Response:
     actor = _admin(Action.LEGAL_HOLD, "legal hold")
     _only("all")
-    views = services().retention.holds(actor, standing_only=not _flag("all"))
+    views = services().retention.holds(actor, standing_only=not query_flag(request.args, "all"))
     return jsonify({"items": [_view_json(v) for v in views]})
 
 

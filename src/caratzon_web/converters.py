@@ -108,3 +108,17 @@ def _problems(exc: ClassValidationError, cls: type) -> list[tuple[str | None, st
         else:
             fields.append((name, f"{_label(name)} has the wrong type."))
     return extra + fields or [(None, "The request body does not fit.")]
+
+
+_TRUE = frozenset({"true", "1", "yes"})
+_FALSE = frozenset({"false", "0", "no", ""})
+
+
+def query_flag(args: Any, name: str) -> bool:
+    """A true/false query parameter (absent is false); anything else is a 422 naming it."""
+    raw = str(args.get(name, "")).strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ValidationFailed(f"{name} is true or false.", field=name)

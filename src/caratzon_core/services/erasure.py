@@ -21,7 +21,6 @@ from datetime import datetime
 
 from attrs import frozen
 
-from caratzon_core.access import Action, Actor, Resource, authorize
 from caratzon_core.audit import AuditRecord, Outcome
 from caratzon_core.erasure import Erasee, ErasureDecision, ErasureReport, PersonFacts, decide_erasure
 from caratzon_core.errors import Conflict
@@ -61,36 +60,22 @@ class ErasureService:
     def pseudonym(self, user_id: str) -> str:
         return self._pseudonyms.pseudonym(user_id)
 
-    def facts(self, actor: Actor, user_id: str) -> PersonFacts:
-        authorize(actor, Action.DSR_WORK, Resource("account", user_id, user_id))
-        with self._d.uow() as uow:
-            return self._store.person_facts(uow, user_id, self._d.clock.now().date())
-
-    def decide_in(self, uow: UnitOfWork, user_id: str, now: datetime) -> ErasureDecision:
-        return decide_erasure(self._store.person_facts(uow, user_id, now.date()))
-
     def erase_in(self, uow: UnitOfWork, user_id: str, *, by: str, because: str, now: datetime,
                  client: Client = Client()) -> ErasureReport:
-        """Erase within ``uow`` or raise :class:`ErasureRefused` (nothing written)."""
-        decision = self.decide_in(uow, user_id, now)
-        if not decision.allowed:
-            raise ErasureRefused(decision)
-        report = self._store.erase_person(uow, user_id, pseudonym=self.pseudonym(user_id), now=now,
-                                          keep_designs=decision.keep_designs)
-        # Ids only (P34): the entry says who and why, never what the person's data was.
-        self._trail.record(uow, AuditRecord(
-            by, "privacy.erase", f"user:{user_id}", Outcome.SUCCESS, client.address,
-            {"because": because[:120], "rows": str(report.rows), "blobs": str(report.blobs),
-             "kept_designs": str(len(report.kept_designs))},
-        ))
-        return report
+        """Erase one person within ``uow`` or raise :class:`ErasureRefused` (nothing written)."""
+        reports, refused = self.erase_many_in(uow, [user_id], by=by, because=lambda _: because, now=now,
+                                              client=client)
+        if user_id in refused:
+            raise ErasureRefused(refused[user_id])
+        return reports[0]
 
     def erase_many_in(self, uow: UnitOfWork, user_ids: Sequence[str], *, by: str,
                       because: Callable[[str], str], now: datetime,
                       client: Client = Client()) -> tuple[list[ErasureReport], dict[str, ErasureDecision]]:
         """Erase every person of ``user_ids`` whom nothing stands on, in one batch
         (a few statements per table); the others are returned with the decision that
-        refused them. Each erasure is audited as :meth:`erase_in` does."""
+        refused them. Each erasure is audited with ids only (P34): who and why, never
+        what the person's data was."""
         facts = self._store.people_facts(uow, user_ids, now.date())
         allowed: list[Erasee] = []
         refused: dict[str, ErasureDecision] = {}

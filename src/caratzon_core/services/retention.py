@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+import attrs
 from attrs import frozen
 
 from caratzon_core.access import Action, Actor, Resource, authorize
@@ -136,11 +137,11 @@ class RetentionService:
             run = self._audit_log(run, actor, cut, preview, report)
             run = self._blobs(run, preview, report)
         except BaseException as exc:
-            failed = run.finish(RunStatus.FAILED, self._d.clock.now(), f"{type(exc).__name__}: {exc}"[:500])
+            error = f"{type(exc).__name__}: {exc}"[:500]
             with self._d.uow() as uow:
-                # The counts of committed batches are on the row already; keep them.
+                # The step that failed saved its committed batches' counts on the row: keep them.
                 stored = {r.id: r for r in self._store.runs(uow, limit=20)}.get(run.id, run)
-                failed = stored.finish(RunStatus.FAILED, failed.finished_at or now, failed.error)
+                failed = stored.finish(RunStatus.FAILED, self._d.clock.now(), error)
                 self._store.save_run(uow, failed)
                 self._trail.record(uow, AuditRecord(actor.id, "retention.apply", f"retention_run:{run.id}",
                                                     Outcome.FAILURE, client.address, _detail(failed)))
@@ -292,7 +293,7 @@ class RetentionService:
             self._trail.record(uow, AuditRecord(actor.id, "legal_hold.release", f"user:{user.id}",
                                                 Outcome.SUCCESS, client.address, {"hold": hold.id}))
             uow.commit()
-        return LegalHold(hold.id, hold.user_id, hold.reason, hold.placed_by, hold.placed_at, actor.id, now, why)
+        return attrs.evolve(hold, released_by=actor.id, released_at=now, release_reason=why)
 
     def holds(self, actor: Actor, *, standing_only: bool = True) -> list[HoldView]:
         authorize(actor, Action.LEGAL_HOLD, Resource("legal hold"))
